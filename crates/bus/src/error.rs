@@ -1,0 +1,11 @@
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis pool: {0}")]
+    Pool(#[from] deadpool_redis::PoolError),
+    #[error("redis did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}

@@ -1,0 +1,16 @@
+//! HTTP plumbing every livehelp service shares: the JSON error type, authentication,
+//! health and metrics endpoints, WebSocket handshakes and limits, and graceful shutdown.
+
+mod auth;
+mod context;
+mod error;
+mod health;
+mod server;
+mod shutdown;
+pub mod ws;
+
+pub use auth::{Authenticator, bearer_token};
+pub use context::Context;
+pub use error::ApiError;
+pub use server::{Server, Stopper};
+pub use shutdown::Shutdown;

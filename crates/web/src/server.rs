@@ -1,0 +1,151 @@
+//! Building and running a service's HTTP server: the shared routes, limits and shutdown,
+//! with the service's own routes added by a `configure` function.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpServer, web};
+use anyhow::Context as _;
+use livehelp_bus::{Bus, Keyspace};
+use livehelp_protocol::ErrorCode;
+use livehelp_settings::Settings;
+use secrecy::ExposeSecret;
+
+use crate::{ApiError, Context, health};
+
+/// A bound, not yet running, service.
+pub struct Server {
+    port: u16,
+    server: actix_web::dev::Server,
+    ctx: Arc<Context>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("service", &self.ctx.service)
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+impl Server {
+    /// Binds `server.host:server.port` (port 0 picks a free one) and connects to Redis
+    /// lazily: the service starts, unready, while Redis is down. Must be called inside a
+    /// Tokio runtime, which then hosts the process's pub/sub task.
+    pub async fn build<F>(
+        service: &'static str,
+        settings: Settings,
+        configure: F,
+    ) -> anyhow::Result<Self>
+    where
+        F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
+        let bus = Bus::connect(
+            settings.redis.url.expose_secret(),
+            Keyspace::new(settings.redis.key_prefix.clone()),
+            settings.redis.pool_size,
+            Duration::from_millis(settings.redis.command_timeout_ms),
+        )
+        .context("redis.url")?;
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| {
+                format!(
+                    "binding server.host:server.port = {}:{}",
+                    settings.server.host, settings.server.port
+                )
+            })?;
+        let port = listener.local_addr()?.port();
+        let workers = settings.server.workers;
+        let grace = settings.server.shutdown_grace_seconds;
+        let max_body = settings.limits.max_frame_bytes;
+        let ctx = Context::new(service, settings, bus);
+        let data = web::Data::from(ctx.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .configure(health::routes)
+                .configure(configure.clone())
+                .default_service(web::to(not_found))
+        })
+        .workers(workers)
+        .disable_signals()
+        .shutdown_timeout(grace)
+        .listen(listener)?
+        .run();
+        tracing::info!(service, port, "listening");
+        Ok(Self { port, server, ctx })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn context(&self) -> Arc<Context> {
+        self.ctx.clone()
+    }
+
+    /// A handle that drains and stops the server as SIGTERM does (tests use it).
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            handle: self.server.handle(),
+            ctx: self.ctx.clone(),
+        }
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then drains: readiness off, WebSockets closed with
+    /// 1001, in-flight requests finished within `server.shutdown_grace_seconds`.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let stopper = self.stopper();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("signal received; draining");
+            stopper.stop().await;
+        });
+        self.server.await
+    }
+}
+
+/// Drains and stops a running server.
+#[derive(Clone)]
+pub struct Stopper {
+    handle: actix_web::dev::ServerHandle,
+    ctx: Arc<Context>,
+}
+
+impl std::fmt::Debug for Stopper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stopper").finish_non_exhaustive()
+    }
+}
+
+impl Stopper {
+    pub async fn stop(&self) {
+        self.ctx.shutdown.begin();
+        self.handle.stop(true).await;
+    }
+}
+
+async fn wait_for_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ErrorCode::NotFound,
+        format!("no route for {} {}", req.method(), req.path()),
+    ))
+}

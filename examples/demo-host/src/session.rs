@@ -1,0 +1,274 @@
+//! The host's own session: who the browser is (dev login or anonymous) and the interview
+//! answers that matter later, kept in a signed cookie. Nothing is stored on the server, so
+//! any number of demo host instances behave alike.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Name of the host's session cookie.
+pub const COOKIE_NAME: &str = "demo_session";
+/// Audience of the cookie's JWT: never accepted by livehelp, which wants `livehelp`.
+pub const COOKIE_AUDIENCE: &str = "demo-host";
+/// How long a session cookie stays valid after its last refresh.
+const COOKIE_TTL: Duration = Duration::from_secs(8 * 60 * 60);
+
+/// What the dev login offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// An end user of one interview session.
+    User,
+    /// Operator.
+    Advocate,
+    /// Operator.
+    Admin,
+    /// Staff without operator privileges (for tests of what non-operators may not do).
+    Developer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::User, Role::Advocate, Role::Admin, Role::Developer];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Advocate => "advocate",
+            Role::Admin => "admin",
+            Role::Developer => "developer",
+        }
+    }
+
+    pub fn is_staff(self) -> bool {
+        self != Role::User
+    }
+
+    /// Where the dev login sends someone with this role.
+    pub fn home(self) -> &'static str {
+        match self {
+            Role::User => "/interview",
+            Role::Advocate | Role::Admin => "/monitor/",
+            Role::Developer => "/",
+        }
+    }
+}
+
+/// The live-help mode the demo host asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Help,
+    PeerHelp,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Help => "help",
+            Mode::PeerHelp => "peerhelp",
+        }
+    }
+}
+
+/// The browser's identity and interview state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visitor {
+    /// User or operator id (`u-` + 16 hex digits).
+    pub uid: String,
+    /// Display name: from the login, or for users the name given in the interview.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub role: Role,
+    /// The interview session id (`s-` + 16 hex digits).
+    pub sid: String,
+    /// Answer to step 1: the name given.
+    #[serde(default)]
+    pub answer_name: Option<String>,
+    /// Answer to step 1: several people fill in the interview together.
+    #[serde(default)]
+    pub multi: bool,
+    /// Answer to step 2.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// The mode chat-gateway last accepted for `sid`; `None` until a call succeeded.
+    #[serde(default)]
+    pub announced: Option<Mode>,
+}
+
+fn random_hex16() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// A fresh random interview session id.
+pub fn new_session_id() -> String {
+    format!("s-{}", random_hex16())
+}
+
+impl Visitor {
+    /// An anonymous user with a fresh interview session.
+    pub fn anonymous() -> Self {
+        Self::signed_in(None, Role::User)
+    }
+
+    /// Someone who used the dev login: a new id and a fresh interview session.
+    pub fn signed_in(name: Option<String>, role: Role) -> Self {
+        Self {
+            uid: format!("u-{}", random_hex16()),
+            name,
+            role,
+            sid: new_session_id(),
+            answer_name: None,
+            multi: false,
+            topic: None,
+            announced: None,
+        }
+    }
+
+    /// The mode the answers call for.
+    pub fn wanted_mode(&self) -> Mode {
+        if self.multi {
+            Mode::PeerHelp
+        } else {
+            Mode::Help
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CookieClaims {
+    aud: String,
+    iat: u64,
+    exp: u64,
+    #[serde(flatten)]
+    visitor: Visitor,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Signs and checks the session cookie (HS256 with the jwt secret, audience `demo-host`).
+pub struct CookieKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for CookieKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CookieKeys").finish_non_exhaustive()
+    }
+}
+
+impl CookieKeys {
+    pub fn new(secret: &SecretString) -> Self {
+        let bytes = secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[COOKIE_AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "aud"]);
+        validation.leeway = 0;
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            validation,
+        }
+    }
+
+    /// The visitor named by the request's session cookie, if it is present and valid.
+    /// A forged, expired or garbled cookie counts as no cookie.
+    pub fn visitor(&self, req: &HttpRequest) -> Option<Visitor> {
+        let value = cookie_value(req, COOKIE_NAME)?;
+        match jsonwebtoken::decode::<CookieClaims>(value, &self.decoding, &self.validation) {
+            Ok(data) => Some(data.claims.visitor),
+            Err(e) => {
+                tracing::debug!(error = %e, "ignoring an invalid session cookie");
+                None
+            }
+        }
+    }
+
+    /// A `Set-Cookie` value holding `visitor`.
+    pub fn set_cookie(&self, visitor: &Visitor) -> String {
+        let iat = now();
+        let claims = CookieClaims {
+            aud: COOKIE_AUDIENCE.to_owned(),
+            iat,
+            exp: iat + COOKIE_TTL.as_secs(),
+            visitor: visitor.clone(),
+        };
+        // HMAC signing of plain strings, numbers and booleans cannot fail.
+        let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing of plain claims cannot fail");
+        format!("{COOKIE_NAME}={jwt}; Path=/; HttpOnly; SameSite=Lax")
+    }
+}
+
+/// A `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie() -> String {
+    format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// The first value of cookie `name` among the request's `Cookie` headers.
+fn cookie_value<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn keys(secret: &str) -> CookieKeys {
+        CookieKeys::new(&SecretString::from(secret.to_owned()))
+    }
+
+    fn request_with(set_cookie: &str) -> HttpRequest {
+        let pair = set_cookie.split(';').next().expect("a name=value pair");
+        TestRequest::default()
+            .insert_header((header::COOKIE, format!("other=1; {pair}")))
+            .to_http_request()
+    }
+
+    #[test]
+    fn a_cookie_round_trips_and_a_foreign_one_is_ignored() {
+        let k = keys("0123456789abcdef0123456789abcdef");
+        let mut v = Visitor::signed_in(Some("Ada".into()), Role::Advocate);
+        v.multi = true;
+        let cookie = k.set_cookie(&v);
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+        assert_eq!(k.visitor(&request_with(&cookie)), Some(v.clone()));
+
+        let other = keys("another-secret-another-secret-xx");
+        assert_eq!(other.visitor(&request_with(&cookie)), None);
+        assert_eq!(k.visitor(&request_with("demo_session=garbage")), None);
+        assert_eq!(k.visitor(&TestRequest::default().to_http_request()), None);
+    }
+
+    #[test]
+    fn ids_have_the_promised_shape() {
+        let v = Visitor::anonymous();
+        assert!(v.sid.starts_with("s-") && v.sid.len() == 18);
+        assert!(v.uid.starts_with("u-") && v.uid.len() == 18);
+        assert!(v.sid[2..].chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(Visitor::anonymous().sid, v.sid);
+    }
+}

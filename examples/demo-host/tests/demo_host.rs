@@ -1,0 +1,581 @@
+//! The demo host over real HTTP: pages, dev login, token endpoint, and the host-API call it
+//! makes to chat-gateway (a recording stand-in on a free port here; chat-gateway's own tests
+//! cover the real endpoint).
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use demo_host::{Application, DemoSettings};
+use livehelp_identity::{Principal, TokenVerifier};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+const JWT_SECRET: &str = "test-jwt-secret-test-jwt-secret-0123";
+const HOST_API_KEY: &str = "test-host-api-key-0123";
+
+// ---------------------------------------------------------------- fake chat-gateway
+
+#[derive(Debug, Clone)]
+struct Recorded {
+    session: String,
+    authorization: Option<String>,
+    body: Value,
+}
+
+#[derive(Clone)]
+struct Gateway {
+    url: String,
+    calls: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl Gateway {
+    /// A stand-in for chat-gateway's host API that records each status call and answers
+    /// `status`.
+    fn start(status: u16) -> Self {
+        let calls: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake gateway");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let recorded = calls.clone();
+        let server = actix_web::HttpServer::new(move || {
+            let recorded = recorded.clone();
+            actix_web::App::new().route(
+                "/chat/api/sessions/{session}/status",
+                web::put().to(
+                    move |req: HttpRequest, path: web::Path<String>, body: web::Bytes| {
+                        let recorded = recorded.clone();
+                        async move {
+                            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                            recorded.lock().expect("calls lock").push(Recorded {
+                                session: path.into_inner(),
+                                authorization: req
+                                    .headers()
+                                    .get("authorization")
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned),
+                                body: body.clone(),
+                            });
+                            let code =
+                                actix_web::http::StatusCode::from_u16(status).expect("status");
+                            HttpResponse::build(code).json(body)
+                        }
+                    },
+                ),
+            )
+        })
+        .workers(1)
+        .listen(listener)
+        .expect("listen")
+        .run();
+        actix_web::rt::spawn(server);
+        Self { url, calls }
+    }
+
+    fn calls(&self) -> Vec<Recorded> {
+        self.calls.lock().expect("calls lock").clone()
+    }
+}
+
+/// A URL where nothing listens.
+fn dead_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    drop(listener);
+    url
+}
+
+// ---------------------------------------------------------------- the demo host
+
+struct Demo {
+    base: String,
+    http: reqwest::Client,
+}
+
+fn start_demo(chat_api_url: &str) -> Demo {
+    let settings = DemoSettings {
+        host: "127.0.0.1".into(),
+        port: 0,
+        jwt_secret: SecretString::from(JWT_SECRET.to_owned()),
+        host_api_key: SecretString::from(HOST_API_KEY.to_owned()),
+        chat_api_url: chat_api_url.to_owned(),
+    };
+    let app = Application::build(settings).expect("build the demo host");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    Demo { base, http }
+}
+
+/// A browser's cookie jar, reduced to the one cookie the demo host sets.
+#[derive(Default)]
+struct Browser {
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn keep(&mut self, response: &reqwest::Response) {
+        for v in response.headers().get_all("set-cookie") {
+            let v = v.to_str().expect("ascii cookie");
+            let pair = v.split(';').next().expect("name=value");
+            if let Some(value) = pair.strip_prefix("demo_session=") {
+                self.cookie = (!value.is_empty()).then(|| pair.to_owned());
+            }
+        }
+    }
+
+    fn with(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => req.header("cookie", c),
+            None => req,
+        }
+    }
+}
+
+impl Demo {
+    async fn get(&self, b: &mut Browser, path: &str) -> (StatusCode, String) {
+        let r = b
+            .with(self.http.get(format!("{}{path}", self.base)))
+            .send()
+            .await
+            .expect("GET");
+        b.keep(&r);
+        (r.status(), r.text().await.expect("body"))
+    }
+
+    async fn post(&self, b: &mut Browser, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let r = b
+            .with(self.http.post(format!("{}{path}", self.base)))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        b.keep(&r);
+        r
+    }
+
+    async fn post_text(
+        &self,
+        b: &mut Browser,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String) {
+        let r = self.post(b, path, form).await;
+        (r.status(), r.text().await.expect("body"))
+    }
+
+    async fn token(&self, b: &Browser) -> reqwest::Response {
+        b.with(self.http.get(format!("{}/livehelp/token", self.base)))
+            .send()
+            .await
+            .expect("GET token")
+    }
+
+    async fn principal(&self, b: &Browser) -> Principal {
+        let r = self.token(b).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let body: Value = r.json().await.expect("json");
+        let token = body["token"].as_str().expect("a token");
+        verifier().verify(token).expect("the token verifies")
+    }
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn verifier() -> TokenVerifier {
+    TokenVerifier::new(&SecretString::from(JWT_SECRET.to_owned()), 0)
+}
+
+const WIDGET: &str =
+    r#"<script src="/static/livehelp/widget.js" data-token-url="/livehelp/token" defer></script>"#;
+const CSS: &str = r#"<link rel="stylesheet" href="/static/livehelp/livehelp.css">"#;
+
+// ---------------------------------------------------------------- tests
+
+#[actix_web::test]
+async fn the_landing_page_links_to_the_interview_and_the_sign_in() {
+    let demo = start_demo(&dead_url());
+    let mut b = Browser::default();
+    let (status, health) = demo.get(&mut b, "/healthz").await;
+    assert_eq!((status, health.as_str()), (StatusCode::OK, "ok"));
+
+    let (status, page) = demo.get(&mut b, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>Demo interview</h1>"));
+    assert!(page.contains(r#"<a href="/interview">Start the interview</a>"#));
+    assert!(page.contains(r#"<a href="/login">Operator sign-in</a>"#));
+    assert!(!page.contains("widget.js"));
+
+    let (status, _) = demo.get(&mut b, "/no-such-page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn the_login_form_has_labelled_fields() {
+    let demo = start_demo(&dead_url());
+    let (status, page) = demo.get(&mut Browser::default(), "/login").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"<label for="name">Name</label>"#) && page.contains(r#"id="name""#));
+    assert!(page.contains(r#"<label for="role">Role</label>"#) && page.contains(r#"id="role""#));
+    for role in ["user", "advocate", "admin", "developer"] {
+        assert!(
+            page.contains(&format!(r#"<option value="{role}">{role}</option>"#)),
+            "{role}"
+        );
+    }
+    assert!(page.contains(r#"<button type="submit">Sign in</button>"#));
+}
+
+#[actix_web::test]
+async fn an_advocate_signs_in_and_gets_an_operator_token() {
+    let demo = start_demo(&dead_url());
+    let mut b = Browser::default();
+    let r = demo
+        .post(
+            &mut b,
+            "/login",
+            &[("name", "Olive Operator"), ("role", "advocate")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/monitor/");
+    let set_cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(set_cookie.starts_with("demo_session="));
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set_cookie.contains(attr), "{set_cookie} lacks {attr}");
+    }
+
+    let Principal::Operator(op) = demo.principal(&b).await else {
+        panic!("an advocate is an operator")
+    };
+    assert_eq!(op.name.as_deref(), Some("Olive Operator"));
+    assert_eq!(op.privileges, vec!["advocate".to_owned()]);
+    assert!(op.id.as_str().starts_with("u-"));
+}
+
+#[actix_web::test]
+async fn each_role_lands_where_it_belongs_with_the_right_token() {
+    let demo = start_demo(&dead_url());
+
+    let mut admin = Browser::default();
+    let r = demo
+        .post(&mut admin, "/login", &[("name", "Ann"), ("role", "admin")])
+        .await;
+    assert_eq!(r.headers()["location"], "/monitor/");
+    assert!(
+        matches!(demo.principal(&admin).await, Principal::Operator(o) if o.privileges == ["admin"])
+    );
+
+    let mut dev = Browser::default();
+    let r = demo
+        .post(
+            &mut dev,
+            "/login",
+            &[("name", "Dev"), ("role", "developer")],
+        )
+        .await;
+    assert_eq!(r.headers()["location"], "/");
+    assert!(
+        matches!(demo.principal(&dev).await, Principal::Staff(s) if s.name.as_deref() == Some("Dev"))
+    );
+
+    let mut user = Browser::default();
+    let r = demo
+        .post(&mut user, "/login", &[("name", "Uma"), ("role", "user")])
+        .await;
+    assert_eq!(r.headers()["location"], "/interview");
+    let Principal::User(u) = demo.principal(&user).await else {
+        panic!("a user")
+    };
+    assert_eq!(u.name.as_deref(), Some("Uma"));
+    assert!(u.session.as_str().starts_with("s-"));
+
+    let (_, landing) = demo.get(&mut dev, "/").await;
+    assert!(landing.contains("Signed in as Dev (developer)."));
+}
+
+#[actix_web::test]
+async fn bad_sign_ins_are_refused_with_a_message() {
+    let demo = start_demo(&dead_url());
+    let mut b = Browser::default();
+    let (status, page) = demo
+        .post_text(&mut b, "/login", &[("name", "  "), ("role", "advocate")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Please enter your name."));
+    let (status, page) = demo
+        .post_text(&mut b, "/login", &[("name", "Eve"), ("role", "root")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Choose a role"));
+    assert!(b.cookie.is_none());
+}
+
+#[actix_web::test]
+async fn without_a_session_the_token_endpoint_answers_401() {
+    let demo = start_demo(&dead_url());
+    let r = demo.token(&Browser::default()).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(
+        body,
+        json!({"error": {"code": "unauthenticated", "message": "sign in first"}})
+    );
+
+    // A forged cookie is no session either.
+    let forged = Browser {
+        cookie: Some("demo_session=eyJhbGciOiJIUzI1NiJ9.e30.AAAA".into()),
+    };
+    assert_eq!(demo.token(&forged).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn a_user_goes_through_the_interview_and_gets_a_token_for_the_session() {
+    let gateway = Gateway::start(200);
+    let demo = start_demo(&gateway.url);
+    let mut b = Browser::default();
+
+    let (status, page) = demo.get(&mut b, "/interview").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>What is your name?</h1>"));
+    assert!(page.contains(r#"<label for="name">Your name</label>"#));
+    assert!(page.contains(
+        r#"<label for="multi">Several people will fill in this interview together</label>"#
+    ));
+    assert!(page.contains(r#"<button type="submit">Continue</button>"#));
+    assert!(page.contains(WIDGET) && page.contains(CSS));
+
+    // An anonymous identity with a fresh session.
+    let Principal::User(anon) = demo.principal(&b).await else {
+        panic!("a user")
+    };
+    let sid = anon.session.as_str().to_owned();
+    assert!(
+        sid.len() == 18 && sid.starts_with("s-") && sid[2..].chars().all(|c| c.is_ascii_hexdigit())
+    );
+    assert_eq!(anon.name, None);
+
+    let (status, page) = demo
+        .post_text(
+            &mut b,
+            "/interview",
+            &[("step", "1"), ("name", "Ada Lovelace")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>What do you need help with?</h1>"));
+    for topic in ["Benefits", "Housing", "Family law"] {
+        assert!(
+            page.contains(&format!(r#"<option value="{topic}">{topic}</option>"#)),
+            "{topic}"
+        );
+    }
+    assert!(page.contains(WIDGET) && page.contains(CSS));
+
+    // The name given becomes the display name; the session stays.
+    let Principal::User(named) = demo.principal(&b).await else {
+        panic!("a user")
+    };
+    assert_eq!(named.session.as_str(), sid);
+    assert_eq!(named.id, anon.id);
+    assert_eq!(named.name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(named.first_name.as_deref(), Some("Ada"));
+    assert_eq!(named.last_name.as_deref(), Some("Lovelace"));
+
+    let (status, page) = demo
+        .post_text(
+            &mut b,
+            "/interview",
+            &[("step", "2"), ("topic", "Family law")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>Anything else we should know?</h1>"));
+    assert!(page.contains(r#"<button type="submit">Finish</button>"#));
+    assert!(page.contains(WIDGET));
+
+    let (status, page) = demo
+        .post_text(
+            &mut b,
+            "/interview",
+            &[("step", "3"), ("notes", "Two children.")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>Thank you</h1>"));
+    assert!(
+        page.contains("Family law")
+            && page.contains("Two children.")
+            && page.contains("Ada Lovelace")
+    );
+    assert!(page.contains(WIDGET));
+
+    let Principal::User(done) = demo.principal(&b).await else {
+        panic!("a user")
+    };
+    assert_eq!(done.session.as_str(), sid);
+}
+
+#[actix_web::test]
+async fn steps_are_validated_and_cannot_be_skipped() {
+    let demo = start_demo(&dead_url());
+    let mut b = Browser::default();
+    let (status, page) = demo
+        .post_text(&mut b, "/interview", &[("step", "1"), ("name", "")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Please enter your name.") && page.contains(r#"aria-invalid="true""#));
+
+    let (status, page) = demo.get(&mut b, "/interview?step=3").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>What is your name?</h1>"));
+
+    demo.post_text(&mut b, "/interview", &[("step", "1"), ("name", "Bo")])
+        .await;
+    let (status, page) = demo
+        .post_text(&mut b, "/interview", &[("step", "2"), ("topic", "Piracy")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Please choose what you need help with."));
+}
+
+#[actix_web::test]
+async fn the_session_is_made_available_on_chat_gateway_and_the_mode_follows_the_answers() {
+    let gateway = Gateway::start(200);
+    let demo = start_demo(&gateway.url);
+    let mut b = Browser::default();
+
+    demo.get(&mut b, "/interview").await;
+    let Principal::User(user) = demo.principal(&b).await else {
+        panic!("a user")
+    };
+    let sid = user.session.as_str();
+    let calls = gateway.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].session, sid);
+    assert_eq!(
+        calls[0].authorization.as_deref(),
+        Some(format!("Bearer {HOST_API_KEY}").as_str())
+    );
+    assert_eq!(
+        calls[0].body,
+        json!({"availability": "available", "mode": "help", "partner_roles": ["advocate"], "title": "Demo interview"})
+    );
+
+    // Nothing changed: no second call.
+    demo.get(&mut b, "/interview").await;
+    demo.post(&mut b, "/interview", &[("step", "1"), ("name", "Ada")])
+        .await;
+    assert_eq!(gateway.calls().len(), 1);
+
+    // Several people: peer help.
+    demo.post(
+        &mut b,
+        "/interview",
+        &[("step", "1"), ("name", "Ada"), ("multi", "yes")],
+    )
+    .await;
+    let calls = gateway.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[1].session, sid);
+    assert_eq!(calls[1].body["mode"], "peerhelp");
+    assert_eq!(calls[1].body["availability"], "available");
+
+    // And back.
+    demo.post(&mut b, "/interview", &[("step", "1"), ("name", "Ada")])
+        .await;
+    let calls = gateway.calls();
+    assert_eq!(calls.len(), 3);
+    assert_eq!(calls[2].body["mode"], "help");
+}
+
+#[actix_web::test]
+async fn a_failing_host_api_call_still_renders_the_page_and_is_retried() {
+    let gateway = Gateway::start(503);
+    let demo = start_demo(&gateway.url);
+    let mut b = Browser::default();
+    let (status, page) = demo.get(&mut b, "/interview").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>What is your name?</h1>"));
+    demo.get(&mut b, "/interview").await;
+    assert_eq!(
+        gateway.calls().len(),
+        2,
+        "an unaccepted status is sent again"
+    );
+
+    let unreachable = start_demo(&dead_url());
+    let mut b = Browser::default();
+    let (status, page) = unreachable.get(&mut b, "/interview").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(WIDGET));
+    assert_eq!(unreachable.token(&b).await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn names_are_escaped_wherever_they_are_shown() {
+    let demo = start_demo(&dead_url());
+    let evil = r#"<script>alert("x")</script>"#;
+    let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;";
+
+    let mut b = Browser::default();
+    let (status, page) = demo
+        .post_text(&mut b, "/interview", &[("step", "1"), ("name", evil)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains(evil) && page.contains(&format!("Thank you, {escaped}.")));
+
+    let (_, page) = demo.get(&mut b, "/interview?step=1").await;
+    assert!(!page.contains(evil) && page.contains(&format!(r#"value="{escaped}""#)));
+
+    demo.post(&mut b, "/interview", &[("step", "2"), ("topic", "Housing")])
+        .await;
+    let (_, page) = demo
+        .post_text(&mut b, "/interview", &[("step", "3"), ("notes", evil)])
+        .await;
+    assert!(!page.contains(evil) && page.contains(escaped));
+
+    let mut op = Browser::default();
+    let breakout = r#""><img src=x onerror=alert(1)>"#;
+    let (status, page) = demo
+        .post_text(&mut op, "/login", &[("name", breakout), ("role", "nobody")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        !page.contains(breakout) && page.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;")
+    );
+
+    demo.post(&mut op, "/login", &[("name", evil), ("role", "developer")])
+        .await;
+    let (_, landing) = demo.get(&mut op, "/").await;
+    assert!(
+        !landing.contains(evil)
+            && landing.contains(&format!("Signed in as {escaped} (developer)."))
+    );
+}

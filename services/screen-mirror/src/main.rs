@@ -1,0 +1,16 @@
+use screen_mirror::Application;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = livehelp_settings::load()?;
+    livehelp_telemetry::init_logs(
+        settings.log.format == livehelp_settings::LogFormat::Json,
+        &settings.log.filter,
+        std::io::stdout,
+    );
+    Application::build(settings)
+        .await?
+        .run_until_stopped()
+        .await?;
+    Ok(())
+}
