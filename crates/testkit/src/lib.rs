@@ -1,1 +1,20 @@
+//! Dev-only helpers for tests: a private `redis-server` and `nginx` per test on free
+//! loopback ports, settings with a fresh key prefix, signed identities, a WebSocket client.
+//! Tests never rely on a server someone else started.
 
+mod identities;
+mod nginx;
+mod ports;
+mod redis_server;
+mod ws_client;
+
+pub use identities::{JWT_SECRET, HOST_API_KEY, Identities, test_settings};
+pub use nginx::{Nginx, Upstreams, render};
+pub use ports::free_port;
+pub use redis_server::RedisServer;
+pub use ws_client::WsClient;
+
+/// The repository's root, for files tests read (routing table, templates, built assets).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
