@@ -1,5 +1,6 @@
 //! Structured logs and Prometheus metrics, set up once per process.
 
+mod catalogue;
 mod logs;
 mod metrics_recorder;
 

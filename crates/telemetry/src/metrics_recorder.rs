@@ -39,6 +39,7 @@ pub fn install_metrics() -> MetricsHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed");
             }
+            crate::catalogue::describe_all();
             MetricsHandle(handle)
         })
         .clone()

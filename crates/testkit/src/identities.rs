@@ -49,16 +49,19 @@ impl Default for Identities {
 
 impl Identities {
     pub fn user(&self, id: &str, session: &str, name: Option<&str>) -> String {
-        self.signer.sign(&self.signer.user_claims(id, session, name))
+        self.signer
+            .sign(&self.signer.user_claims(id, session, name))
     }
 
     pub fn operator(&self, id: &str, name: Option<&str>) -> String {
-        self.signer.sign(&self.signer.staff_claims(id, name, &["advocate"]))
+        self.signer
+            .sign(&self.signer.staff_claims(id, name, &["advocate"]))
     }
 
     /// Staff without an operator privilege.
     pub fn staff(&self, id: &str) -> String {
-        self.signer.sign(&self.signer.staff_claims(id, None, &["developer"]))
+        self.signer
+            .sign(&self.signer.staff_claims(id, None, &["developer"]))
     }
 
     pub fn signer(&self) -> &TokenSigner {

@@ -8,7 +8,7 @@ mod ports;
 mod redis_server;
 mod ws_client;
 
-pub use identities::{JWT_SECRET, HOST_API_KEY, Identities, test_settings};
+pub use identities::{HOST_API_KEY, Identities, JWT_SECRET, test_settings};
 pub use nginx::{Nginx, Upstreams, render};
 pub use ports::free_port;
 pub use redis_server::RedisServer;

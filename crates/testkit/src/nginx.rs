@@ -25,9 +25,11 @@ pub struct Nginx {
 
 /// Replaces each `${NAME}` placeholder; nginx's own `$variables` stay as they are.
 pub fn render(template: &str, values: &[(&str, String)]) -> String {
-    values.iter().fold(template.to_owned(), |text, (name, value)| {
-        text.replace(&format!("${{{name}}}"), value)
-    })
+    values
+        .iter()
+        .fold(template.to_owned(), |text, (name, value)| {
+            text.replace(&format!("${{{name}}}"), value)
+        })
 }
 
 impl Nginx {
@@ -35,7 +37,8 @@ impl Nginx {
     /// browser assets from `static_root`.
     pub fn start(upstreams: Upstreams, static_root: &Path) -> anyhow::Result<Self> {
         let port = free_port();
-        let prefix = std::env::temp_dir().join(format!("livehelp-nginx-{port}-{}", std::process::id()));
+        let prefix =
+            std::env::temp_dir().join(format!("livehelp-nginx-{port}-{}", std::process::id()));
         for dir in ["conf", "logs", "tmp"] {
             std::fs::create_dir_all(prefix.join(dir))?;
         }
@@ -48,10 +51,16 @@ impl Nginx {
             ("SCREEN_MIRROR_ADDR", local(upstreams.screen_mirror)),
             ("VOICE_FORWARDER_ADDR", local(upstreams.voice_forwarder)),
             ("DEMO_HOST_ADDR", local(upstreams.demo_host)),
-            ("STATIC_ROOT", std::fs::canonicalize(static_root)?.display().to_string()),
+            (
+                "STATIC_ROOT",
+                std::fs::canonicalize(static_root)?.display().to_string(),
+            ),
         ];
         let templates = repo_root().join("deploy/nginx");
-        for (template, out) in [("nginx.conf.template", "nginx.conf"), ("livehelp.conf.template", "livehelp.conf")] {
+        for (template, out) in [
+            ("nginx.conf.template", "nginx.conf"),
+            ("livehelp.conf.template", "livehelp.conf"),
+        ] {
             let text = std::fs::read_to_string(templates.join(template))?;
             std::fs::write(prefix.join("conf").join(out), render(&text, &values))?;
         }
@@ -62,15 +71,22 @@ impl Nginx {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| anyhow::anyhow!("starting nginx (deploy/local/install-deps installs it): {e}"))?;
-        let mut nginx = Self { port, prefix, child: Some(child) };
+            .map_err(|e| {
+                anyhow::anyhow!("starting nginx (deploy/local/install-deps installs it): {e}")
+            })?;
+        let mut nginx = Self {
+            port,
+            prefix,
+            child: Some(child),
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return Ok(nginx);
             }
             if let Some(Ok(Some(status))) = nginx.child.as_mut().map(Child::try_wait) {
-                let log = std::fs::read_to_string(nginx.prefix.join("logs/error.log")).unwrap_or_default();
+                let log = std::fs::read_to_string(nginx.prefix.join("logs/error.log"))
+                    .unwrap_or_default();
                 anyhow::bail!("nginx exited with {status}: {log}");
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -91,7 +107,9 @@ impl Drop for Nginx {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             // SIGTERM lets the master stop its workers; SIGKILL would orphan them.
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             let _ = child.wait();
         }
         let _ = std::fs::remove_dir_all(&self.prefix);

@@ -17,9 +17,14 @@ impl RedisServer {
     /// Starts a redis-server on a free port and waits until it answers.
     pub fn start() -> anyhow::Result<Self> {
         let port = free_port();
-        let dir = std::env::temp_dir().join(format!("livehelp-redis-{port}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("livehelp-redis-{port}-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
-        let mut server = Self { port, dir, child: None };
+        let mut server = Self {
+            port,
+            dir,
+            child: None,
+        };
         server.resume()?;
         Ok(server)
     }
@@ -51,7 +56,11 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| anyhow::anyhow!("starting redis-server (deploy/local/install-deps installs it): {e}"))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "starting redis-server (deploy/local/install-deps installs it): {e}"
+                )
+            })?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -60,7 +69,10 @@ impl RedisServer {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        anyhow::bail!("redis-server on port {} did not answer within 10 s", self.port)
+        anyhow::bail!(
+            "redis-server on port {} did not answer within 10 s",
+            self.port
+        )
     }
 }
 

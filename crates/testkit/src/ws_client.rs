@@ -21,19 +21,26 @@ impl WsClient {
     /// Connects as a browser does: the token as a `bearer.` subprotocol next to
     /// `livehelp.v1`. Fails with the HTTP status when the handshake is refused.
     pub async fn connect(url: &str, token: Option<&str>) -> Result<Self, http::StatusCode> {
-        let mut request = url.into_client_request().map_err(|_| http::StatusCode::BAD_REQUEST)?;
+        let mut request = url
+            .into_client_request()
+            .map_err(|_| http::StatusCode::BAD_REQUEST)?;
         let protocols = match token {
             Some(t) => format!("livehelp.v1, bearer.{t}"),
             None => "livehelp.v1".to_owned(),
         };
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
-            protocols.parse().map_err(|_| http::StatusCode::BAD_REQUEST)?,
+            protocols
+                .parse()
+                .map_err(|_| http::StatusCode::BAD_REQUEST)?,
         );
         match tokio_tungstenite::connect_async(request).await {
             Ok((stream, response)) => {
                 assert_eq!(
-                    response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()),
+                    response
+                        .headers()
+                        .get("sec-websocket-protocol")
+                        .and_then(|v| v.to_str().ok()),
                     Some("livehelp.v1"),
                     "the server must answer with the protocol version"
                 );
@@ -49,7 +56,10 @@ impl WsClient {
     }
 
     pub async fn send_text(&mut self, text: &str) {
-        self.stream.send(Message::text(text)).await.expect("send a frame");
+        self.stream
+            .send(Message::text(text))
+            .await
+            .expect("send a frame");
     }
 
     pub async fn send_message(&mut self, message: Message) -> Result<(), String> {

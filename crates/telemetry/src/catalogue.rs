@@ -1,0 +1,43 @@
+//! Every metric livehelp records, with its help text: one table, so `/metrics` always
+//! carries `# HELP` lines and names stay consistent. Counters get `_total` and seconds get
+//! `_seconds` appended by the exporter.
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+
+pub fn describe_all() {
+    describe_counter!(
+        "livehelp_auth_failures",
+        "Requests and handshakes refused for identity, by reason."
+    );
+    describe_counter!("livehelp_http_errors", "HTTP error answers, by error code.");
+    describe_counter!(
+        "livehelp_redis_errors",
+        "Redis commands or connections that failed or timed out."
+    );
+    describe_gauge!(
+        "livehelp_ws_connections",
+        "Open WebSocket connections, by service."
+    );
+    describe_counter!(
+        "livehelp_ws_frames_rejected",
+        "Client WebSocket frames refused, by reason."
+    );
+    describe_counter!(
+        "livehelp_ws_slow_consumers",
+        "WebSocket clients closed for falling behind, by service."
+    );
+    describe_counter!(
+        "livehelp_chat_frames",
+        "Chat frames received from clients, by type."
+    );
+    describe_counter!(
+        "livehelp_chat_messages_stored",
+        "Chat sends stored, by whether they repeated an earlier send."
+    );
+    describe_histogram!(
+        "livehelp_chat_store_duration",
+        Unit::Seconds,
+        "Time to store and publish one chat message in Redis."
+    );
+    describe_counter!("livehelp_voice_calls", "Incoming voice calls, by outcome.");
+}

@@ -1,0 +1,109 @@
+//! The whole cluster on loopback for end-to-end tests: a private Redis, the four services
+//! and the demo host in-process on free ports, and nginx from the real routing config in
+//! front of them. Only this crate depends on several services.
+
+use std::path::PathBuf;
+
+use livehelp_testkit::{
+    HOST_API_KEY, JWT_SECRET, Nginx, RedisServer, Upstreams, repo_root, test_settings,
+};
+use livehelp_web::Stopper;
+use secrecy::SecretString;
+
+/// A running service: its own port (probes, metrics) and a way to drain it as SIGTERM does.
+#[derive(Debug)]
+pub struct Service {
+    pub name: &'static str,
+    pub port: u16,
+    pub stopper: Stopper,
+}
+
+impl Service {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+#[derive(Debug)]
+pub struct Cluster {
+    pub redis: RedisServer,
+    pub services: Vec<Service>,
+    pub demo_host_port: u16,
+    pub nginx: Nginx,
+}
+
+/// Where `npm run build` in `web/` puts the browser assets.
+pub fn static_root() -> PathBuf {
+    repo_root().join("web/dist")
+}
+
+impl Cluster {
+    /// Starts everything. Must run inside an actix System (`#[actix_web::test]`).
+    pub async fn start() -> anyhow::Result<Self> {
+        let redis = RedisServer::start()?;
+        let settings = test_settings(&redis.url(), None);
+        let prefix = settings.redis.key_prefix.clone();
+        let settings = || test_settings(&redis.url(), Some(&prefix));
+
+        let mut services = Vec::new();
+        macro_rules! start {
+            ($krate:ident) => {{
+                let app = $krate::Application::build(settings()).await?;
+                services.push(Service {
+                    name: $krate::SERVICE,
+                    port: app.port(),
+                    stopper: app.stopper(),
+                });
+                actix_web::rt::spawn(app.run_until_stopped());
+            }};
+        }
+        start!(chat_gateway);
+        start!(session_monitor);
+        start!(screen_mirror);
+        start!(voice_forwarder);
+
+        let demo = demo_host::Application::build(demo_host::DemoSettings {
+            host: "127.0.0.1".into(),
+            port: 0,
+            jwt_secret: SecretString::from(JWT_SECRET),
+            host_api_key: SecretString::from(HOST_API_KEY),
+            chat_api_url: format!("http://127.0.0.1:{}", services[0].port),
+        })?;
+        let demo_host_port = demo.port();
+        actix_web::rt::spawn(demo.run_until_stopped());
+
+        let nginx = Nginx::start(
+            Upstreams {
+                chat_gateway: services[0].port,
+                session_monitor: services[1].port,
+                screen_mirror: services[2].port,
+                voice_forwarder: services[3].port,
+                demo_host: demo_host_port,
+            },
+            &static_root(),
+        )?;
+        Ok(Self {
+            redis,
+            services,
+            demo_host_port,
+            nginx,
+        })
+    }
+
+    pub fn service(&self, name: &str) -> &Service {
+        self.services
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no service {name}"))
+    }
+
+    /// A URL through nginx.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.nginx.base_url())
+    }
+
+    /// A WebSocket URL through nginx.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.nginx.port())
+    }
+}
