@@ -195,12 +195,15 @@ impl Connection {
                     return;
                 }
                 let at = now_rfc3339();
-                let reply = match self
+                let started = std::time::Instant::now();
+                let stored = self
                     .ctx
                     .bus
                     .store_message(&session, &cmid, self.sender(), text, at)
-                    .await
-                {
+                    .await;
+                metrics::histogram!("livehelp_chat_store_duration")
+                    .record(started.elapsed().as_secs_f64());
+                let reply = match stored {
                     Ok(stored) => {
                         metrics::counter!("livehelp_chat_messages_stored", "duplicate" => if stored.duplicate { "true" } else { "false" }).increment(1);
                         ServerFrame::ChatAck {
