@@ -141,20 +141,20 @@ impl Socket {
                 self.send(&ServerFrame::Error(error)).await;
             }
             Event::Ping(p) => {
-                if let Some(s) = self.session.as_mut() {
-                    if s.pong(&p).await.is_err() {
-                        self.session = None;
-                    }
+                if let Some(s) = self.session.as_mut()
+                    && s.pong(&p).await.is_err()
+                {
+                    self.session = None;
                 }
             }
             Event::Alive => {}
             Event::Heartbeat => {
                 if self.last_seen.elapsed() > self.heartbeat * MISSED_HEARTBEATS {
                     self.close(CloseCode::Away, "no heartbeat").await;
-                } else if let Some(s) = self.session.as_mut() {
-                    if s.ping(b"").await.is_err() {
-                        self.session = None;
-                    }
+                } else if let Some(s) = self.session.as_mut()
+                    && s.ping(b"").await.is_err()
+                {
+                    self.session = None;
                 }
             }
             Event::TooLarge => {

@@ -92,10 +92,10 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
             c.socket.slow_consumer().await;
         }
     }
-    if let Some(session) = c.user_session() {
-        if let Err(e) = c.ctx.bus.user_disconnected(session, &c.id).await {
-            tracing::warn!(error = %e, session = %session, "could not record disconnect");
-        }
+    if let Some(session) = c.user_session()
+        && let Err(e) = c.ctx.bus.user_disconnected(session, &c.id).await
+    {
+        tracing::warn!(error = %e, session = %session, "could not record disconnect");
     }
 }
 
