@@ -1,14 +1,16 @@
-//! Chat messages: stored in a Redis stream per session, then published, in one script so
-//! that the order subscribers see is the order of the stream.
+//! Chat messages: stored in a Redis stream per conversation, then published on the session's
+//! channel, in one script so that the order subscribers see is the order of the stream.
 
-use livehelp_protocol::{ChatMessage, ClientMessageId, MessageId, MessageText, Sender, SessionId};
+use livehelp_protocol::{
+    ChatMessage, ClientMessageId, ConversationId, MessageId, MessageText, Profile, Sender,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::{Bus, BusError};
+use crate::{Bus, BusError, ChatEvent};
 
 /// Stores a message unless the same sender already stored this client message id, then
-/// publishes `<id> <body>` on the session's channel. Returns `{id, duplicate}`.
-pub const STORE_AND_PUBLISH_SCRIPT: &str = r"
+/// publishes `m <id> <body>` on the session's channel. Returns `{id, duplicate}`.
+const STORE_AND_PUBLISH: &str = r"
 local existing = redis.call('HGET', KEYS[2], ARGV[1])
 if existing then
   return {existing, 1}
@@ -17,53 +19,71 @@ local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[2]
 redis.call('HSET', KEYS[2], ARGV[1], id)
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('PUBLISH', ARGV[3], id .. ' ' .. ARGV[2])
+redis.call('PUBLISH', ARGV[3], 'm ' .. id .. ' ' .. ARGV[2])
 return {id, 0}
 ";
 
-/// Messages kept per session (approximately: Redis trims whole nodes).
-const MAX_MESSAGES_PER_SESSION: usize = 10_000;
+/// Messages kept per conversation (approximately: Redis trims whole nodes).
+const MAX_MESSAGES_PER_CONVERSATION: usize = 10_000;
 /// A conversation untouched this long is forgotten.
-const RETENTION_SECONDS: u64 = 30 * 24 * 3600;
+pub(crate) const RETENTION_SECONDS: u64 = 30 * 24 * 3600;
 /// Most messages returned by one history read.
 pub const HISTORY_PAGE: usize = 500;
 
 /// A message as stored and published, without the id Redis gives it.
 #[derive(Serialize, Deserialize)]
 struct Body {
-    session: SessionId,
+    conversation: ConversationId,
     cmid: ClientMessageId,
     from: Sender,
     text: String,
     at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    profile: Option<Profile>,
 }
 
 impl Body {
-    fn with_id(self, id: MessageId) -> ChatMessage {
-        ChatMessage {
-            session: self.session,
+    fn split(self, id: MessageId) -> (ChatMessage, Option<Profile>) {
+        let message = ChatMessage {
+            conversation: self.conversation,
             id,
             cmid: self.cmid,
             from: self.from,
             text: self.text,
             at: self.at,
-        }
+        };
+        (message, self.profile)
     }
 }
 
-/// Parses a payload published by [`STORE_AND_PUBLISH_SCRIPT`].
-pub fn decode_published(payload: &[u8]) -> Result<ChatMessage, BusError> {
-    let text = std::str::from_utf8(payload).map_err(|e| BusError::Corrupt(e.to_string()))?;
-    let (id, body) = text
-        .split_once(' ')
-        .ok_or_else(|| BusError::Corrupt("published message without id".into()))?;
-    decode(id, body)
+/// Something published on a session's chat channel.
+#[derive(Debug)]
+pub enum ChatPayload {
+    Message(ChatMessage),
+    Event(ChatEvent),
 }
 
-fn decode(id: &str, body: &str) -> Result<ChatMessage, BusError> {
+/// Parses a payload of a session's chat channel.
+pub fn decode_published(payload: &[u8]) -> Result<ChatPayload, BusError> {
+    let text = std::str::from_utf8(payload).map_err(|e| BusError::Corrupt(e.to_string()))?;
+    if let Some(rest) = text.strip_prefix("m ") {
+        let (id, body) = rest
+            .split_once(' ')
+            .ok_or_else(|| BusError::Corrupt("published message without id".into()))?;
+        return Ok(ChatPayload::Message(decode(id, body)?.0));
+    }
+    if let Some(event) = text.strip_prefix("e ") {
+        return serde_json::from_str(event)
+            .map(ChatPayload::Event)
+            .map_err(|e| BusError::Corrupt(e.to_string()));
+    }
+    Err(BusError::Corrupt("unknown chat payload".into()))
+}
+
+fn decode(id: &str, body: &str) -> Result<(ChatMessage, Option<Profile>), BusError> {
     let id: MessageId = id.parse().map_err(|e| BusError::Corrupt(format!("{e}")))?;
     let body: Body = serde_json::from_str(body).map_err(|e| BusError::Corrupt(e.to_string()))?;
-    Ok(body.with_id(id))
+    Ok(body.split(id))
 }
 
 /// The outcome of a send.
@@ -78,32 +98,37 @@ impl Bus {
     /// Stores a message and publishes it to the session's subscribers.
     pub async fn store_message(
         &self,
-        session: &SessionId,
+        conversation: &ConversationId,
         cmid: &ClientMessageId,
         from: Sender,
+        profile: Option<Profile>,
         text: MessageText,
         at: String,
     ) -> Result<Stored, BusError> {
         let dedupe_field = format!("{}|{}", from.id, cmid);
         let body = serde_json::to_string(&Body {
-            session: session.clone(),
+            conversation: conversation.clone(),
             cmid: cmid.clone(),
             from,
             text: text.into_string(),
             at,
+            profile,
         })
         .map_err(|e| BusError::Corrupt(e.to_string()))?;
-        let keys = [self.keys.chat(session), self.keys.chat_cmids(session)];
-        let channel = self.keys.chat_channel(session);
+        let keys = [
+            self.keys.chat(conversation),
+            self.keys.chat_cmids(conversation),
+        ];
+        let channel = self.keys.chat_channel(&conversation.session);
         let (id, duplicate): (String, i64) = self
             .run(async |c| {
-                redis::Script::new(STORE_AND_PUBLISH_SCRIPT)
+                redis::Script::new(STORE_AND_PUBLISH)
                     .key(&keys[0])
                     .key(&keys[1])
                     .arg(&dedupe_field)
                     .arg(&body)
                     .arg(&channel)
-                    .arg(MAX_MESSAGES_PER_SESSION)
+                    .arg(MAX_MESSAGES_PER_CONVERSATION)
                     .arg(RETENTION_SECONDS)
                     .invoke_async(c)
                     .await
@@ -116,13 +141,13 @@ impl Bus {
     }
 
     /// Up to [`HISTORY_PAGE`] stored messages after `after` (from the start when `None`),
-    /// in order.
+    /// in order, each with its sender's profile.
     pub async fn messages_after(
         &self,
-        session: &SessionId,
+        conversation: &ConversationId,
         after: Option<MessageId>,
-    ) -> Result<Vec<ChatMessage>, BusError> {
-        let key = self.keys.chat(session);
+    ) -> Result<Vec<(ChatMessage, Option<Profile>)>, BusError> {
+        let key = self.keys.chat(conversation);
         let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
         let reply: redis::streams::StreamRangeReply = self
             .run(async |c| {
@@ -148,8 +173,51 @@ impl Bus {
             .collect()
     }
 
-    /// The channel on which a session's messages are published.
-    pub fn chat_channel(&self, session: &SessionId) -> String {
+    /// Every stored message of a conversation, in order.
+    pub async fn all_messages(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<(ChatMessage, Option<Profile>)>, BusError> {
+        let mut all: Vec<(ChatMessage, Option<Profile>)> = Vec::new();
+        loop {
+            let page = self
+                .messages_after(conversation, all.last().map(|(m, _)| m.id))
+                .await?;
+            let full = page.len() == HISTORY_PAGE;
+            all.extend(page);
+            if !full {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// The channel on which a session's messages and chat events are published.
+    pub fn chat_channel(&self, session: &livehelp_protocol::SessionId) -> String {
         self.keys.chat_channel(session)
+    }
+
+    /// Publishes an event on the session's chat channel.
+    pub async fn publish_chat_event(&self, event: &ChatEvent) -> Result<(), BusError> {
+        let json = serde_json::to_string(event).map_err(|e| BusError::Corrupt(e.to_string()))?;
+        self.publish(self.keys.chat_channel(event.session()), format!("e {json}"))
+            .await
+    }
+
+    /// Records that `reader` read the conversation up to `up_to`.
+    pub async fn mark_read(
+        &self,
+        conversation: &ConversationId,
+        reader: &livehelp_protocol::UserId,
+        up_to: MessageId,
+    ) -> Result<(), BusError> {
+        let key = self.keys.chat_reads(conversation);
+        self.run(async |c| {
+            redis::pipe()
+                .hset(&key, reader.as_str(), up_to.to_string())
+                .expire(&key, RETENTION_SECONDS as i64)
+                .query_async::<()>(c)
+                .await
+        })
+        .await
     }
 }

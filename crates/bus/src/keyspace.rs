@@ -1,7 +1,7 @@
 //! Every Redis key and channel name. Keys of one session share a hash tag (`{sid}`) so a
 //! script may touch several of them on Redis Cluster.
 
-use livehelp_protocol::SessionId;
+use livehelp_protocol::{ConversationId, PartnerRole, SessionId, UserId};
 
 #[derive(Debug, Clone)]
 pub struct Keyspace {
@@ -20,28 +20,60 @@ impl Keyspace {
         &self.prefix
     }
 
-    /// Hash: the host's status (availability, mode, roles, title) and the user's state
-    /// (name, chat active).
+    /// Hash: the host's status (availability, mode, roles, title), the user's name, and
+    /// whether the session is blocked.
     pub fn session(&self, s: &SessionId) -> String {
         format!("{}:session:{{{s}}}", self.prefix)
     }
 
-    /// Stream: the session's chat messages, in order.
-    pub fn chat(&self, s: &SessionId) -> String {
-        format!("{}:session:{{{s}}}:chat", self.prefix)
+    fn conversation_part(c: &ConversationId) -> String {
+        match &c.user {
+            Some(u) => format!("u:{u}"),
+            None => "group".to_owned(),
+        }
     }
 
-    /// Hash: client message id → server id, so a retried send is stored once.
-    pub fn chat_cmids(&self, s: &SessionId) -> String {
-        format!("{}:session:{{{s}}}:cmids", self.prefix)
+    /// Stream: a conversation's messages, in order.
+    pub fn chat(&self, c: &ConversationId) -> String {
+        format!(
+            "{}:session:{{{}}}:chat:{}",
+            self.prefix,
+            c.session,
+            Self::conversation_part(c)
+        )
     }
 
-    /// Sorted set: the user's live connections, scored by when they expire (ms).
+    /// Hash: `<sender>|<client message id>` → server id, so a retried send is stored once.
+    pub fn chat_cmids(&self, c: &ConversationId) -> String {
+        format!(
+            "{}:session:{{{}}}:cmids:{}",
+            self.prefix,
+            c.session,
+            Self::conversation_part(c)
+        )
+    }
+
+    /// Hash: reader id → the last message id they read in the conversation.
+    pub fn chat_reads(&self, c: &ConversationId) -> String {
+        format!(
+            "{}:session:{{{}}}:reads:{}",
+            self.prefix,
+            c.session,
+            Self::conversation_part(c)
+        )
+    }
+
+    /// Hash: conversation → its chat record (active, operator) for the session's chats.
+    pub fn chats(&self, s: &SessionId) -> String {
+        format!("{}:session:{{{s}}}:chats", self.prefix)
+    }
+
+    /// Sorted set: the users' live connections (`<user>|<connection>`), scored by expiry (ms).
     pub fn connections(&self, s: &SessionId) -> String {
         format!("{}:session:{{{s}}}:conns", self.prefix)
     }
 
-    /// Channel: chat events of one session.
+    /// Channel: everything that happens in a session's conversations.
     pub fn chat_channel(&self, s: &SessionId) -> String {
         format!("{}:chan:chat:{{{s}}}", self.prefix)
     }
@@ -51,9 +83,59 @@ impl Keyspace {
         format!("{}:sessions:live", self.prefix)
     }
 
+    /// Sorted set: help conversations waiting for an operator, scored by arrival (ms).
+    pub fn queue(&self) -> String {
+        format!("{}:chat:queue", self.prefix)
+    }
+
     /// Sorted set: operators with a monitor open, scored by when that expires (ms).
     pub fn operators_online(&self) -> String {
         format!("{}:operators:online", self.prefix)
+    }
+
+    /// Sorted set: one operator's monitor connections, scored by expiry (ms).
+    pub fn operator_connections(&self, o: &UserId) -> String {
+        format!("{}:operator:{o}:conns", self.prefix)
+    }
+
+    /// Set: the help conversations attached to an operator.
+    pub fn operator_chats(&self, o: &UserId) -> String {
+        format!("{}:operator:{o}:chats", self.prefix)
+    }
+
+    /// Hash: one operator's name, availability and roles.
+    pub fn operator(&self, o: &UserId) -> String {
+        format!("{}:operator:{o}", self.prefix)
+    }
+
+    /// Set: operators who selected a role.
+    pub fn role_operators(&self, r: &PartnerRole) -> String {
+        format!("{}:operators:role:{}", self.prefix, r.as_str())
+    }
+
+    /// The prefix of [`Keyspace::role_operators`] keys, for scripts that build them.
+    pub fn role_operators_prefix(&self) -> String {
+        format!("{}:operators:role:", self.prefix)
+    }
+
+    /// The prefix of [`Keyspace::operator`] keys, for scripts that build them.
+    pub fn operator_prefix(&self) -> String {
+        format!("{}:operator:", self.prefix)
+    }
+
+    /// Sorted set: operators by the number of help chats attached to them.
+    pub fn operators_load(&self) -> String {
+        format!("{}:operators:load", self.prefix)
+    }
+
+    /// Sorted set: partner roles live sessions asked for, scored by when (ms).
+    pub fn recent_roles(&self) -> String {
+        format!("{}:roles:recent", self.prefix)
+    }
+
+    /// Channel: operator presence, availability or roles changed.
+    pub fn operators_channel(&self) -> String {
+        format!("{}:chan:operators", self.prefix)
     }
 
     /// Channel: ids of sessions whose monitor row changed.

@@ -3,15 +3,21 @@
 //! per process ([`Hub`]) that reconnects and resubscribes by itself.
 
 mod chat_store;
+mod chats;
 mod connect;
 mod error;
+mod events;
 mod hub;
 mod keyspace;
+mod operators;
 mod sessions;
 
-pub use chat_store::{HISTORY_PAGE, Stored, decode_published};
+pub use chat_store::{ChatPayload, HISTORY_PAGE, Stored, decode_published};
+pub use chats::{ChatRecord, Release, conversation_for};
 pub use connect::Bus;
 pub use error::BusError;
+pub use events::ChatEvent;
 pub use hub::{Hub, Published, Subscription};
 pub use keyspace::Keyspace;
-pub use sessions::{ALL_SESSIONS, OperatorPresence, SessionRecord};
+pub use operators::OperatorStatus;
+pub use sessions::{ALL_SESSIONS, SessionRecord};

@@ -1,6 +1,5 @@
-//! Sessions as the monitor sees them: the host's status, the user's presence and chat
-//! state, and which operators are online. Every change publishes the session id on the
-//! monitor channel.
+//! Sessions as the host configures them and as users come and go: the host's status, the
+//! users' presence, block. Every change publishes the session id on the monitor channel.
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,7 +8,7 @@ use livehelp_protocol::{
     Availability, LiveHelpStatus, Mode, PartnerRole, SessionId, StatusPatch, UserId,
 };
 
-use crate::{Bus, BusError};
+use crate::{Bus, BusError, ChatEvent};
 
 /// Published on the monitor channel instead of a session id when every row may have changed.
 pub const ALL_SESSIONS: &str = "*";
@@ -17,39 +16,36 @@ pub const ALL_SESSIONS: &str = "*";
 /// Most sessions one monitor listing returns.
 pub const MAX_LISTED_SESSIONS: usize = 5_000;
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
 
-/// Everything the monitor needs to show one session.
+/// Everything stored about a session itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     pub status: LiveHelpStatus,
+    /// The most recent user's display name.
     pub user_name: Option<String>,
-    pub chat_active: bool,
-    /// At least one of the user's connections is live.
-    pub connected: bool,
+    pub blocked: bool,
+    /// Users with at least one live connection.
+    pub users_online: Vec<UserId>,
 }
 
-/// Whether any operator has a monitor open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OperatorPresence {
-    pub online: usize,
+impl SessionRecord {
+    pub fn connected(&self) -> bool {
+        !self.users_online.is_empty()
+    }
 }
 
 fn text<T: serde::Serialize>(v: &T) -> String {
-    // Unit enums and lists of strings always serialise.
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| {
-            v.as_str()
-                .map(str::to_owned)
-                .or_else(|| Some(v.to_string()))
-        })
-        .unwrap_or_default()
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
 }
 
 fn parse_record(
@@ -82,15 +78,26 @@ fn parse_record(
         user_name: field("user_name")
             .filter(|n| !n.is_empty())
             .map(str::to_owned),
-        chat_active: field("chat_active") == Some("1"),
-        connected: false,
+        blocked: field("blocked") == Some("1"),
+        users_online: Vec::new(),
     })
 }
 
 impl Bus {
-    async fn notify_monitor(&self, session: &SessionId) -> Result<(), BusError> {
+    pub(crate) async fn notify_monitor(&self, session: &SessionId) -> Result<(), BusError> {
         self.publish(self.keys.monitor_channel(), session.to_string())
             .await
+    }
+
+    /// Tells every monitor that every row may have changed (operator presence changed).
+    pub async fn notify_all_sessions(&self) -> Result<(), BusError> {
+        self.publish(self.keys.monitor_channel(), ALL_SESSIONS.to_owned())
+            .await
+    }
+
+    /// The channel on which changed session ids (or [`ALL_SESSIONS`]) are published.
+    pub fn monitor_channel(&self) -> String {
+        self.keys.monitor_channel()
     }
 
     /// Applies the host's patch (only the fields it names) and returns the whole status.
@@ -99,27 +106,31 @@ impl Bus {
         session: &SessionId,
         patch: StatusPatch,
     ) -> Result<LiveHelpStatus, BusError> {
-        let mut fields: Vec<(&str, String)> = Vec::new();
+        let key = self.keys.session(session);
+        let mut pipe = redis::pipe();
+        let mut changed = false;
         if let Some(a) = patch.availability {
-            fields.push(("availability", text(&a)));
+            pipe.hset(&key, "availability", text(&a)).ignore();
+            changed = true;
         }
         if let Some(m) = patch.mode {
-            fields.push(("mode", text(&m)));
+            pipe.hset(&key, "mode", text(&m)).ignore();
+            changed = true;
         }
         if let Some(r) = patch.partner_roles {
-            fields.push(("partner_roles", text(&r.into_vec())));
+            let roles = r.into_vec();
+            self.note_roles(&mut pipe, &roles);
+            pipe.hset(&key, "partner_roles", text(&roles)).ignore();
+            changed = true;
         }
         if let Some(t) = patch.title {
-            fields.push(("title", t));
+            pipe.hset(&key, "title", t).ignore();
+            changed = true;
         }
-        if !fields.is_empty() {
-            let key = self.keys.session(session);
-            self.run(async |c| {
-                redis::cmd("HSET")
-                    .arg(&key)
-                    .arg(&fields)
-                    .query_async::<i64>(c)
-                    .await
+        if changed {
+            self.run(async |c| pipe.query_async::<()>(c).await).await?;
+            self.publish_chat_event(&ChatEvent::Changed {
+                session: session.clone(),
             })
             .await?;
             self.notify_monitor(session).await?;
@@ -127,81 +138,99 @@ impl Bus {
         Ok(self.session_record(session).await?.status)
     }
 
-    /// The session's status, user state and presence.
+    /// The session's status, block and who is online.
     pub async fn session_record(&self, session: &SessionId) -> Result<SessionRecord, BusError> {
         let key = self.keys.session(session);
         let conns = self.keys.connections(session);
         let now = now_ms();
-        let (hash, live): (HashMap<String, String>, usize) = self
+        let (hash, live): (HashMap<String, String>, Vec<String>) = self
             .run(async |c| {
                 redis::pipe()
                     .hgetall(&key)
-                    .zcount(&conns, now, "+inf")
+                    .cmd("ZRANGEBYSCORE")
+                    .arg(&conns)
+                    .arg(now)
+                    .arg("+inf")
                     .query_async(c)
                     .await
             })
             .await?;
         let mut record = parse_record(session, hash)?;
-        record.connected = live > 0;
+        let mut users: Vec<UserId> = live
+            .iter()
+            .filter_map(|m| m.split('|').next())
+            .filter_map(|u| UserId::parse(u).ok())
+            .collect();
+        users.sort();
+        users.dedup();
+        record.users_online = users;
         Ok(record)
     }
 
-    /// Records (or refreshes) one of the user's connections, live until `ttl_ms` from now.
+    /// Records (or refreshes) one of a user's connections, live until `ttl_ms` from now.
+    /// Returns whether the user was offline before.
     pub async fn user_connected(
         &self,
         session: &SessionId,
+        user: &UserId,
         connection: &str,
         user_name: Option<&str>,
         ttl_ms: u64,
-    ) -> Result<(), BusError> {
+    ) -> Result<bool, BusError> {
         let now = now_ms();
         let (key, conns, live) = (
             self.keys.session(session),
             self.keys.connections(session),
             self.keys.live_sessions(),
         );
-        self.run(async |c| {
-            redis::pipe()
-                .zadd(&conns, connection, now + ttl_ms)
-                .zrembyscore(&conns, "-inf", now)
-                .zadd(&live, session.as_str(), now)
-                .hset(&key, "user_name", user_name.unwrap_or(""))
-                .query_async::<()>(c)
-                .await
-        })
-        .await?;
-        self.notify_monitor(session).await
+        let member = format!("{user}|{connection}");
+        let (_, before, _, _, _): ((), Vec<String>, (), (), ()) = self
+            .run(async |c| {
+                redis::pipe()
+                    .zrembyscore(&conns, "-inf", now)
+                    .cmd("ZRANGE")
+                    .arg(&conns)
+                    .arg(0)
+                    .arg(-1)
+                    .zadd(&conns, &member, now + ttl_ms)
+                    .zadd(&live, session.as_str(), now)
+                    .hset(&key, "user_name", user_name.unwrap_or(""))
+                    .query_async(c)
+                    .await
+            })
+            .await?;
+        let prefix = format!("{user}|");
+        let arrived = !before.iter().any(|m| m.starts_with(&prefix));
+        if arrived {
+            self.publish_chat_event(&ChatEvent::Changed {
+                session: session.clone(),
+            })
+            .await?;
+            self.notify_monitor(session).await?;
+        }
+        Ok(arrived)
     }
 
-    /// Forgets one of the user's connections.
+    /// Forgets one of a user's connections.
     pub async fn user_disconnected(
         &self,
         session: &SessionId,
+        user: &UserId,
         connection: &str,
     ) -> Result<(), BusError> {
         let (conns, live) = (self.keys.connections(session), self.keys.live_sessions());
         let now = now_ms();
+        let member = format!("{user}|{connection}");
         self.run(async |c| {
             redis::pipe()
-                .zrem(&conns, connection)
+                .zrem(&conns, &member)
                 .zadd(&live, session.as_str(), now)
                 .query_async::<()>(c)
                 .await
         })
         .await?;
-        self.notify_monitor(session).await
-    }
-
-    /// Turns the user's chat on or off.
-    pub async fn set_chat_active(&self, session: &SessionId, active: bool) -> Result<(), BusError> {
-        let key = self.keys.session(session);
-        self.run(async |c| {
-            redis::cmd("HSET")
-                .arg(&key)
-                .arg("chat_active")
-                .arg(if active { "1" } else { "0" })
-                .query_async::<i64>(c)
-                .await
+        self.publish_chat_event(&ChatEvent::Changed {
+            session: session.clone(),
         })
         .await?;
         self.notify_monitor(session).await
@@ -228,74 +257,5 @@ impl Bus {
             .into_iter()
             .filter_map(|s| SessionId::parse(s).ok())
             .collect())
-    }
-
-    /// Tells every monitor that operator presence changed, so every row's status may have.
-    pub async fn notify_all_sessions(&self) -> Result<(), BusError> {
-        self.publish(self.keys.monitor_channel(), ALL_SESSIONS.to_owned())
-            .await
-    }
-
-    /// The channel on which changed session ids (or [`ALL_SESSIONS`]) are published.
-    pub fn monitor_channel(&self) -> String {
-        self.keys.monitor_channel()
-    }
-
-    /// Records that an operator's monitor connection is live until `ttl_ms` from now.
-    pub async fn operator_online(
-        &self,
-        operator: &UserId,
-        connection: &str,
-        ttl_ms: u64,
-    ) -> Result<(), BusError> {
-        let key = self.keys.operators_online();
-        let member = format!("{operator}|{connection}");
-        let now = now_ms();
-        self.run(async |c| {
-            redis::pipe()
-                .zadd(&key, &member, now + ttl_ms)
-                .zrembyscore(&key, "-inf", now)
-                .query_async::<()>(c)
-                .await
-        })
-        .await
-    }
-
-    pub async fn operator_offline(
-        &self,
-        operator: &UserId,
-        connection: &str,
-    ) -> Result<(), BusError> {
-        let key = self.keys.operators_online();
-        let member = format!("{operator}|{connection}");
-        self.run(async |c| {
-            redis::cmd("ZREM")
-                .arg(&key)
-                .arg(&member)
-                .query_async::<i64>(c)
-                .await
-        })
-        .await
-        .map(|_| ())
-    }
-
-    /// How many distinct operators have a live monitor connection.
-    pub async fn operator_presence(&self) -> Result<OperatorPresence, BusError> {
-        let key = self.keys.operators_online();
-        let now = now_ms();
-        let members: Vec<String> = self
-            .run(async |c| {
-                redis::cmd("ZRANGEBYSCORE")
-                    .arg(&key)
-                    .arg(now)
-                    .arg("+inf")
-                    .query_async(c)
-                    .await
-            })
-            .await?;
-        let mut ids: Vec<&str> = members.iter().filter_map(|m| m.split('|').next()).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(OperatorPresence { online: ids.len() })
     }
 }

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{ClientMessageId, IdError, SessionId, UserId};
+use crate::{ClientMessageId, ConversationId, IdError, UserId};
 
 /// A message's server id: its Redis stream id `<milliseconds>-<sequence>`. Ids grow within a
 /// session, which is what lets a client resume "after" the last one it saw.
@@ -68,10 +68,19 @@ pub struct Sender {
     pub name: Option<String>,
 }
 
+/// What the chat log tells the host about a sender, beyond the name. Stored with each
+/// message, never sent to other participants.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
 /// A stored message, as every participant receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
-    pub session: SessionId,
+    pub conversation: ConversationId,
     pub id: MessageId,
     pub cmid: ClientMessageId,
     pub from: Sender,

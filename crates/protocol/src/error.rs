@@ -11,6 +11,7 @@ pub enum ErrorCode {
     Invalid,
     BadFrame,
     TooLarge,
+    RateLimited,
     Unavailable,
     Internal,
 }
@@ -24,6 +25,7 @@ impl ErrorCode {
             Self::NotFound => 404,
             Self::Invalid | Self::BadFrame => 400,
             Self::TooLarge => 413,
+            Self::RateLimited => 429,
             Self::Unavailable => 503,
             Self::Internal => 500,
         }

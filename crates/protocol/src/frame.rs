@@ -3,31 +3,77 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ChatMessage, ClientMessageId, ErrorCode, ErrorFrame, MessageId, MessageText, SenderKind,
-    SessionId, SessionSummary, UserId,
+    ChatMessage, ClientMessageId, ConversationId, ErrorCode, ErrorFrame, MessageId, MessageText,
+    Mode, PartnerRole, Sender, SenderKind, SessionId, SessionSummary, UserId,
 };
 
 /// What a browser may send.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(tag = "type")]
 pub enum ClientFrame {
+    /// User: start chatting (help: ask for an operator; peer: join the group).
     #[serde(rename = "chat.activate")]
     ChatActivate,
+    /// User: stop chatting; the log stays readable.
     #[serde(rename = "chat.deactivate")]
     ChatDeactivate,
+    /// Receive a conversation's stored messages after `after`, then live ones. Users may
+    /// omit the conversation: theirs, by the session's mode.
     #[serde(rename = "chat.open")]
     ChatOpen {
-        session: Option<SessionId>,
+        conversation: Option<ConversationId>,
         after: Option<MessageId>,
     },
     #[serde(rename = "chat.close")]
-    ChatClose { session: SessionId },
+    ChatClose { conversation: ConversationId },
     #[serde(rename = "chat.send")]
     ChatSend {
         cmid: ClientMessageId,
         text: MessageText,
-        session: Option<SessionId>,
+        conversation: Option<ConversationId>,
     },
+    /// The sender started or stopped typing; relayed, not stored.
+    #[serde(rename = "chat.typing")]
+    ChatTyping {
+        conversation: Option<ConversationId>,
+        typing: bool,
+    },
+    /// The sender has read the conversation up to `up_to`.
+    #[serde(rename = "chat.read")]
+    ChatRead {
+        conversation: Option<ConversationId>,
+        up_to: MessageId,
+    },
+    /// Operator, on the monitor socket: availability and the partner roles served.
+    #[serde(rename = "operator.status")]
+    OperatorStatus {
+        available: bool,
+        roles: Vec<PartnerRole>,
+    },
+    /// Operator, on the monitor socket: end every help chat of a session and refuse new
+    /// ones until unblocked.
+    #[serde(rename = "session.block")]
+    SessionBlock { session: SessionId },
+    #[serde(rename = "session.unblock")]
+    SessionUnblock { session: SessionId },
+}
+
+impl ClientFrame {
+    /// The frame's `type`, for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ChatActivate => "chat.activate",
+            Self::ChatDeactivate => "chat.deactivate",
+            Self::ChatOpen { .. } => "chat.open",
+            Self::ChatClose { .. } => "chat.close",
+            Self::ChatSend { .. } => "chat.send",
+            Self::ChatTyping { .. } => "chat.typing",
+            Self::ChatRead { .. } => "chat.read",
+            Self::OperatorStatus { .. } => "operator.status",
+            Self::SessionBlock { .. } => "session.block",
+            Self::SessionUnblock { .. } => "session.unblock",
+        }
+    }
 }
 
 /// Parses one text frame. The error is ready to send back as an `error` frame.
@@ -68,6 +114,35 @@ pub struct HelloYou {
     pub name: Option<String>,
 }
 
+/// Who is helping a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partner {
+    pub id: UserId,
+    pub name: Option<String>,
+}
+
+/// A user's whole chat situation, sent whenever any part of it changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatState {
+    pub session: SessionId,
+    /// The conversation the user chats in under the current mode.
+    pub conversation: ConversationId,
+    pub mode: Mode,
+    /// The host made chat available (`availability: available`).
+    pub enabled: bool,
+    /// The user turned chat on.
+    pub active: bool,
+    pub blocked: bool,
+    /// Operators who could take a help chat now.
+    pub help: usize,
+    /// Other users of the session connected now (peer modes).
+    pub peer: usize,
+    /// The operator attached to the user's help chat.
+    pub operator: Option<Partner>,
+    /// 1-based place in the queue while waiting for an operator.
+    pub queue_position: Option<usize>,
+}
+
 /// What the services send.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -78,18 +153,43 @@ pub enum ServerFrame {
     ChatAck {
         cmid: ClientMessageId,
         id: MessageId,
-        session: SessionId,
+        conversation: ConversationId,
     },
     #[serde(rename = "chat.message")]
     ChatMessage(ChatMessage),
     #[serde(rename = "chat.state")]
-    ChatState { session: SessionId, active: bool },
+    ChatState(ChatState),
+    #[serde(rename = "chat.typing")]
+    ChatTyping {
+        conversation: ConversationId,
+        from: Sender,
+        typing: bool,
+    },
+    #[serde(rename = "chat.read")]
+    ChatRead {
+        conversation: ConversationId,
+        by: Sender,
+        up_to: MessageId,
+    },
+    /// The operator may no longer take part in a conversation (the session was blocked).
+    #[serde(rename = "chat.closed")]
+    ChatClosed {
+        conversation: ConversationId,
+        reason: String,
+    },
     #[serde(rename = "sessions")]
     Sessions { sessions: Vec<SessionSummary> },
     #[serde(rename = "session")]
     Session { session: SessionSummary },
     #[serde(rename = "session.gone")]
     SessionGone { session: SessionId },
+    /// The operator's own status, and every role live sessions asked for recently.
+    #[serde(rename = "operator.state")]
+    OperatorState {
+        available: bool,
+        roles: Vec<PartnerRole>,
+        known_roles: Vec<PartnerRole>,
+    },
     #[serde(rename = "error")]
     Error(ErrorFrame),
 }
@@ -122,12 +222,15 @@ mod tests {
         let ClientFrame::ChatSend {
             cmid,
             text,
-            session,
+            conversation,
         } = f
         else {
             panic!("wrong frame {f:?}")
         };
-        assert_eq!((cmid.as_str(), text.as_str(), session), ("c1", "hi", None));
+        assert_eq!(
+            (cmid.as_str(), text.as_str(), conversation),
+            ("c1", "hi", None)
+        );
     }
 
     #[test]
@@ -142,6 +245,7 @@ mod tests {
             "[]",
             r#"{"type":"nope"}"#,
             r#"{"type":"chat.close"}"#,
+            r#"{"type":"chat.open","conversation":"a/b/c"}"#,
         ] {
             assert!(decode_client_frame(bad).is_err(), "{bad:?}");
         }

@@ -4,17 +4,21 @@
 //! This crate does no I/O so that services, the demo host and tests share one definition.
 
 mod chat;
+mod conversation;
 mod error;
 mod frame;
 mod id;
 mod monitor;
 mod status;
 
-pub use chat::{ChatMessage, MessageId, MessageText, Sender, SenderKind};
+pub use chat::{ChatMessage, MessageId, MessageText, Profile, Sender, SenderKind};
+pub use conversation::ConversationId;
 pub use error::{ErrorCode, ErrorFrame};
-pub use frame::{ClientFrame, Hello, HelloYou, ServerFrame, decode_client_frame};
+pub use frame::{
+    ChatState, ClientFrame, Hello, HelloYou, Partner, ServerFrame, decode_client_frame,
+};
 pub use id::{ClientMessageId, IdError, PartnerRole, SessionId, UserId};
-pub use monitor::{SessionStatus, SessionSummary};
+pub use monitor::{ChatSummary, SessionStatus, SessionSummary};
 pub use status::{
     Availability, LiveHelpStatus, MAX_ROLES, MAX_TITLE_LEN, Mode, Roles, StatusPatch,
 };

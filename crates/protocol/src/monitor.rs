@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Availability, Mode, PartnerRole, SessionId};
+use crate::{Availability, ConversationId, Mode, Partner, PartnerRole, SessionId};
 
 /// The status indicator of a session row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +20,16 @@ pub enum SessionStatus {
     Offline,
 }
 
+/// A chat going on in a session: a user's private help conversation, or the group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatSummary {
+    pub conversation: ConversationId,
+    pub user_name: Option<String>,
+    /// The operator attached to a help chat; `None` while it waits in the queue, and for
+    /// peer chats.
+    pub operator: Option<Partner>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionSummary {
     pub session: SessionId,
@@ -29,4 +39,6 @@ pub struct SessionSummary {
     pub availability: Availability,
     pub mode: Mode,
     pub partner_roles: Vec<PartnerRole>,
+    pub blocked: bool,
+    pub chats: Vec<ChatSummary>,
 }

@@ -105,6 +105,15 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
     if s.limits.client_queue == 0 {
         return Err(invalid("limits.client_queue", "must be at least 1"));
     }
+    if s.chat.max_chats_per_operator == 0 {
+        return Err(invalid("chat.max_chats_per_operator", "must be at least 1"));
+    }
+    if s.chat.frames_per_second == 0 || s.chat.frames_burst < s.chat.frames_per_second {
+        return Err(invalid(
+            "chat.frames_burst",
+            "frames_per_second must be at least 1 and frames_burst at least frames_per_second",
+        ));
+    }
     if s.limits.heartbeat_seconds == 0 {
         return Err(invalid("limits.heartbeat_seconds", "must be at least 1"));
     }

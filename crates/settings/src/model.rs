@@ -11,6 +11,7 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub auth: AuthSettings,
     pub limits: Limits,
+    pub chat: ChatSettings,
     pub log: LogSettings,
     pub voice: VoiceSettings,
 }
@@ -48,6 +49,14 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     pub client_queue: usize,
     pub heartbeat_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSettings {
+    pub max_chats_per_operator: usize,
+    pub frames_per_second: u32,
+    pub frames_burst: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -101,3 +101,20 @@ impl WsClient {
         }
     }
 }
+
+impl WsClient {
+    /// The next text frame, or the close frame (if any) when the server closes.
+    pub async fn next_frame_or_close(&mut self) -> Result<Value, Option<CloseFrame>> {
+        loop {
+            match tokio::time::timeout(WAIT, self.stream.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Ok(serde_json::from_str(&t).expect("server frames are JSON"));
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => return Err(frame),
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(_)) | None) => return Err(None),
+                Err(_) => panic!("no frame within {WAIT:?}"),
+            }
+        }
+    }
+}

@@ -83,6 +83,7 @@ pub fn error_label(code: ErrorCode) -> &'static str {
         ErrorCode::Invalid => "invalid",
         ErrorCode::BadFrame => "bad_frame",
         ErrorCode::TooLarge => "too_large",
+        ErrorCode::RateLimited => "rate_limited",
         ErrorCode::Unavailable => "unavailable",
         ErrorCode::Internal => "internal",
     }

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+pub use actix_ws::CloseCode;
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseReason, Session};
 use livehelp_identity::Principal;
 use livehelp_protocol::{
     ClientFrame, ErrorCode, ErrorFrame, SUBPROTOCOL, ServerFrame, decode_client_frame,

@@ -1,116 +1,142 @@
-//! The conversations one connection has open: a subscription per session, forwarded into
-//! one bounded queue, and the last message id delivered so that nothing is sent twice.
+//! What one connection follows: a subscription per session (refcounted), forwarded into one
+//! bounded queue, and per open conversation the last message id delivered, so nothing is
+//! sent twice and nothing is skipped.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use livehelp_bus::{Bus, BusError, Published};
-use livehelp_protocol::{ChatMessage, MessageId, SessionId};
+use livehelp_protocol::{ChatMessage, ConversationId, MessageId, SessionId};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Something the connection must act on for one of its conversations.
+/// Something the connection must act on, from one of its channels.
 #[derive(Debug)]
 pub enum Delivery {
-    /// A payload published on the session's channel.
-    Published(SessionId, Published),
-    /// Payloads were dropped for this subscriber: re-read the stream.
-    Lagged(SessionId),
+    /// A payload published on a channel.
+    Published(String, Published),
+    /// Payloads were dropped for this subscriber: re-read what it follows.
+    Lagged,
 }
 
 struct Open {
     last: Option<MessageId>,
     /// The hub generation in which the stream was last read.
     synced: u64,
-    forwarder: JoinHandle<()>,
-}
-
-/// The open conversations of one connection.
-pub struct Conversations {
-    open: HashMap<SessionId, Open>,
-    tx: mpsc::Sender<Delivery>,
-    /// Set when the queue overflowed: the client is too slow and must be closed.
-    overflowed: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Most conversations one connection may have open at once.
 pub const MAX_OPEN: usize = 200;
 
-impl Drop for Conversations {
+/// The channels and conversations of one connection.
+pub struct Follows {
+    channels: HashMap<String, JoinHandle<()>>,
+    open: HashMap<ConversationId, Open>,
+    tx: mpsc::Sender<Delivery>,
+    /// Set when the queue overflowed: the client is too slow and must be closed.
+    overflowed: Arc<AtomicBool>,
+}
+
+impl Drop for Follows {
     fn drop(&mut self) {
-        for open in self.open.values() {
-            open.forwarder.abort();
+        for task in self.channels.values() {
+            task.abort();
         }
     }
 }
 
-impl Conversations {
+impl Follows {
     pub fn new(queue: usize) -> (Self, mpsc::Receiver<Delivery>) {
         let (tx, rx) = mpsc::channel(queue);
-        (
-            Self {
-                open: HashMap::new(),
-                tx,
-                overflowed: Default::default(),
-            },
-            rx,
-        )
+        let follows = Self {
+            channels: HashMap::new(),
+            open: HashMap::new(),
+            tx,
+            overflowed: Arc::default(),
+        };
+        (follows, rx)
     }
 
     pub fn overflowed(&self) -> bool {
-        self.overflowed.load(std::sync::atomic::Ordering::Relaxed)
+        self.overflowed.load(Ordering::Relaxed)
     }
 
-    pub fn is_open(&self, session: &SessionId) -> bool {
-        self.open.contains_key(session)
-    }
-
-    pub fn len(&self) -> usize {
-        self.open.len()
-    }
-
-    pub fn sessions(&self) -> Vec<SessionId> {
-        self.open.keys().cloned().collect()
-    }
-
-    /// Subscribes to the session's channel (confirmed before returning, so nothing
-    /// published after the history read below can be missed).
-    pub async fn open(&mut self, bus: &Bus, session: SessionId, after: Option<MessageId>) {
-        if let Some(open) = self.open.get_mut(&session) {
-            open.last = open.last.max(after);
+    /// Subscribes to a channel (confirmed before returning) unless already following it.
+    pub async fn follow(&mut self, bus: &Bus, channel: String) {
+        if self.channels.contains_key(&channel) {
             return;
         }
-        let mut sub = bus.hub().subscribe(bus.chat_channel(&session)).await;
-        let synced = bus.hub().current_generation();
-        let tx = self.tx.clone();
-        let overflowed = self.overflowed.clone();
-        let sid = session.clone();
-        let forwarder = tokio::spawn(async move {
+        let mut sub = bus.hub().subscribe(channel.clone()).await;
+        let (tx, overflowed, name) = (self.tx.clone(), self.overflowed.clone(), channel.clone());
+        let task = tokio::spawn(async move {
             loop {
                 let delivery = match sub.recv().await {
-                    Ok(payload) => Delivery::Published(sid.clone(), payload),
-                    Err(RecvError::Lagged(_)) => Delivery::Lagged(sid.clone()),
+                    Ok(p) => Delivery::Published(name.clone(), p),
+                    Err(RecvError::Lagged(_)) => Delivery::Lagged,
                     Err(RecvError::Closed) => return,
                 };
                 if tx.try_send(delivery).is_err() {
-                    overflowed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    overflowed.store(true, Ordering::Relaxed);
                     return;
                 }
             }
         });
-        self.open.insert(
-            session,
-            Open {
-                last: after,
-                synced,
-                forwarder,
-            },
-        );
+        self.channels.insert(channel, task);
     }
 
-    pub fn close(&mut self, session: &SessionId) {
-        if let Some(open) = self.open.remove(session) {
-            open.forwarder.abort();
+    fn unfollow(&mut self, channel: &str) {
+        if let Some(task) = self.channels.remove(channel) {
+            task.abort();
+        }
+    }
+
+    pub fn is_open(&self, conversation: &ConversationId) -> bool {
+        self.open.contains_key(conversation)
+    }
+
+    pub fn open_count(&self) -> usize {
+        self.open.len()
+    }
+
+    pub fn open_in(&self, session: &SessionId) -> Vec<ConversationId> {
+        self.open
+            .keys()
+            .filter(|c| c.session == *session)
+            .cloned()
+            .collect()
+    }
+
+    pub fn all_open(&self) -> Vec<ConversationId> {
+        self.open.keys().cloned().collect()
+    }
+
+    /// Follows the conversation's session channel, then marks it open from `after`.
+    pub async fn open(
+        &mut self,
+        bus: &Bus,
+        conversation: ConversationId,
+        after: Option<MessageId>,
+    ) {
+        self.follow(bus, bus.chat_channel(&conversation.session))
+            .await;
+        let synced = bus.hub().current_generation();
+        self.open
+            .entry(conversation)
+            .and_modify(|o| o.last = o.last.max(after))
+            .or_insert(Open {
+                last: after,
+                synced,
+            });
+    }
+
+    /// Stops following a conversation; its session channel too, unless `keep_channel`.
+    pub fn close(&mut self, bus: &Bus, conversation: &ConversationId, keep_channel: bool) {
+        self.open.remove(conversation);
+        let session = &conversation.session;
+        if !keep_channel && !self.open.keys().any(|c| c.session == *session) {
+            self.unfollow(&bus.chat_channel(session));
         }
     }
 
@@ -118,18 +144,18 @@ impl Conversations {
     pub async fn backlog(
         &self,
         bus: &Bus,
-        session: &SessionId,
+        conversation: &ConversationId,
     ) -> Result<Vec<ChatMessage>, BusError> {
-        let Some(open) = self.open.get(session) else {
+        let Some(open) = self.open.get(conversation) else {
             return Ok(Vec::new());
         };
         let mut after = open.last;
         let mut all = Vec::new();
         loop {
-            let page = bus.messages_after(session, after).await?;
+            let page = bus.messages_after(conversation, after).await?;
             let full = page.len() == livehelp_bus::HISTORY_PAGE;
-            after = page.last().map(|m| m.id).or(after);
-            all.extend(page);
+            after = page.last().map(|(m, _)| m.id).or(after);
+            all.extend(page.into_iter().map(|(m, _)| m));
             if !full {
                 return Ok(all);
             }
@@ -137,24 +163,24 @@ impl Conversations {
     }
 
     /// Whether a payload arrived in a newer connection generation than the conversation's
-    /// last read of the stream: then the stream must be read first, since payloads published
-    /// while the connection was down never arrive.
-    pub fn needs_sync(&self, session: &SessionId, generation: u64) -> bool {
+    /// last read of its stream: then the stream must be read first, because payloads
+    /// published while the connection was down never arrive.
+    pub fn needs_sync(&self, conversation: &ConversationId, generation: u64) -> bool {
         self.open
-            .get(session)
+            .get(conversation)
             .is_some_and(|o| o.synced != generation)
     }
 
     /// Records a read of the stream in `generation`.
-    pub fn synced(&mut self, session: &SessionId, generation: u64) {
-        if let Some(open) = self.open.get_mut(session) {
+    pub fn synced(&mut self, conversation: &ConversationId, generation: u64) {
+        if let Some(open) = self.open.get_mut(conversation) {
             open.synced = generation;
         }
     }
 
     /// Whether `message` is new for this connection; if so, it becomes the last delivered.
     pub fn admit(&mut self, message: &ChatMessage) -> bool {
-        match self.open.get_mut(&message.session) {
+        match self.open.get_mut(&message.conversation) {
             Some(open) if open.last.is_none_or(|last| message.id > last) => {
                 open.last = Some(message.id);
                 true

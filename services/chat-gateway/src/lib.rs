@@ -2,8 +2,11 @@
 //! application's live-help API (`/chat/api/...`).
 
 mod conversation;
+mod dispatcher;
 mod host_api;
+mod rate;
 mod socket;
+mod state;
 
 use actix_web::web;
 use livehelp_settings::Settings;
@@ -23,7 +26,9 @@ pub struct Application(Server);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        Ok(Self(Server::build(SERVICE, settings, routes).await?))
+        let server = Server::build(SERVICE, settings, routes).await?;
+        dispatcher::spawn(server.context());
+        Ok(Self(server))
     }
 
     pub fn port(&self) -> u16 {

@@ -1,20 +1,26 @@
 //! One chat WebSocket: a user of one session or an operator, in one loop over client
-//! frames, published messages, Redis reconnects and presence refreshes.
+//! frames, what its channels publish, Redis reconnects and presence refreshes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use livehelp_bus::decode_published;
-use livehelp_identity::Principal;
+use livehelp_bus::{ChatEvent, ChatPayload, decode_published};
+use livehelp_identity::{Principal, User};
 use livehelp_protocol::{
-    ClientFrame, ErrorCode, ErrorFrame, Hello, HelloYou, MessageId, PROTOCOL_VERSION, Sender,
-    ServerFrame, SessionId,
+    Availability, ChatState, ClientFrame, ConversationId, ErrorCode, ErrorFrame, Hello, HelloYou,
+    MessageId, Mode, PROTOCOL_VERSION, Profile, Sender, ServerFrame,
 };
+use livehelp_web::ws::CloseCode;
 use livehelp_web::ws::{self, Socket};
 use livehelp_web::{ApiError, Context};
 
-use crate::conversation::{Conversations, Delivery, MAX_OPEN};
+use crate::conversation::{Delivery, Follows, MAX_OPEN};
+use crate::rate::RateLimit;
+use crate::state::{chat_state, has_help, has_peers};
+
+/// Refused frames in a row after which a flooding client is closed.
+const MAX_STRIKES: u32 = 100;
 
 pub async fn connect(
     ctx: web::Data<Context>,
@@ -28,32 +34,45 @@ pub async fn connect(
     Ok(response)
 }
 
+/// Why a frame was refused.
+type Refusal = (ErrorCode, String);
+
+fn refuse<T>(code: ErrorCode, why: impl Into<String>) -> Result<T, Refusal> {
+    Err((code, why.into()))
+}
+
+fn unavailable(e: livehelp_bus::BusError) -> Refusal {
+    let e = ApiError::from(e);
+    (e.code, e.message)
+}
+
 struct Connection {
     ctx: Arc<Context>,
     socket: Socket,
     who: Principal,
     id: String,
-    conversations: Conversations,
-}
-
-fn refusal(code: ErrorCode, message: impl Into<String>, cmid: Option<&str>) -> ServerFrame {
-    ServerFrame::Error(ErrorFrame {
-        code,
-        message: message.into(),
-        reference: cmid.map(str::to_owned),
-    })
+    follows: Follows,
+    limit: RateLimit,
+    strikes: u32,
+    /// The last chat state sent to a user.
+    state: Option<ChatState>,
 }
 
 async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
     let heartbeat = Duration::from_secs(ctx.settings.limits.heartbeat_seconds);
-    let (conversations, mut deliveries) = Conversations::new(ctx.settings.limits.client_queue);
+    let (follows, mut deliveries) = Follows::new(ctx.settings.limits.client_queue);
     let mut generation = ctx.bus.hub().generation();
+    let chat = &ctx.settings.chat;
+    let limit = RateLimit::new(chat.frames_per_second, chat.frames_burst);
     let mut c = Connection {
         ctx,
         socket,
         who,
         id: uuid::Uuid::new_v4().to_string(),
-        conversations,
+        follows,
+        limit,
+        strikes: 0,
+        state: None,
     };
     let hello = Hello {
         protocol: PROTOCOL_VERSION,
@@ -62,11 +81,22 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
             id: c.who.id().clone(),
             name: c.who.name().map(str::to_owned),
         },
-        session: c.user_session().cloned(),
+        session: c.user().map(|u| u.session.clone()),
         heartbeat_seconds: heartbeat.as_secs(),
     };
     c.socket.send(&ServerFrame::Hello(hello)).await;
+    if let Some(user) = c.user().cloned() {
+        c.follows
+            .follow(&c.ctx.bus, c.ctx.bus.chat_channel(&user.session))
+            .await;
+        c.follows
+            .follow(&c.ctx.bus, c.ctx.bus.operators_channel())
+            .await;
+        c.refresh_presence(heartbeat * 3).await;
+        c.refresh_state().await;
+    }
     let mut presence = tokio::time::interval(heartbeat);
+    presence.tick().await;
     while c.socket.is_open() {
         let event = tokio::select! {
             event = c.socket.recv() => event,
@@ -75,9 +105,7 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
                 continue;
             }
             Ok(()) = generation.changed() => {
-                for session in c.conversations.sessions() {
-                    c.sync(&session).await;
-                }
+                c.resync().await;
                 continue;
             }
             _ = presence.tick() => {
@@ -88,21 +116,25 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
         if let Some(frame) = c.socket.react(event).await {
             c.handle(frame).await;
         }
-        if c.conversations.overflowed() {
+        if c.follows.overflowed() {
             c.socket.slow_consumer().await;
         }
     }
-    if let Some(session) = c.user_session()
-        && let Err(e) = c.ctx.bus.user_disconnected(session, &c.id).await
+    if let Some(user) = c.user()
+        && let Err(e) = c
+            .ctx
+            .bus
+            .user_disconnected(&user.session, &user.id, &c.id)
+            .await
     {
-        tracing::warn!(error = %e, session = %session, "could not record disconnect");
+        tracing::warn!(error = %e, session = %user.session, "could not record disconnect");
     }
 }
 
 impl Connection {
-    fn user_session(&self) -> Option<&SessionId> {
+    fn user(&self) -> Option<&User> {
         match &self.who {
-            Principal::User(u) => Some(&u.session),
+            Principal::User(u) => Some(u),
             _ => None,
         }
     }
@@ -115,138 +147,342 @@ impl Connection {
         }
     }
 
+    fn profile(&self) -> Option<Profile> {
+        self.user().map(|u| Profile {
+            email: u.email.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+        })
+    }
+
     async fn refresh_presence(&mut self, ttl: Duration) {
-        let Principal::User(user) = &self.who else {
+        let Some(user) = self.user().cloned() else {
             return;
         };
         let ttl_ms = ttl.as_millis() as u64;
-        if let Err(e) = self
+        let result = self
             .ctx
             .bus
-            .user_connected(&user.session, &self.id, user.name.as_deref(), ttl_ms)
-            .await
-        {
+            .user_connected(
+                &user.session,
+                &user.id,
+                &self.id,
+                user.name.as_deref(),
+                ttl_ms,
+            )
+            .await;
+        if let Err(e) = result {
             tracing::warn!(error = %e, session = %user.session, "could not record presence");
         }
     }
 
-    /// The session a frame acts on: a user's own (naming another is refused), or the one
-    /// an operator names.
-    fn target(&self, named: Option<SessionId>) -> Result<SessionId, (ErrorCode, &'static str)> {
-        match (&self.who, named) {
-            (Principal::User(u), None) => Ok(u.session.clone()),
-            (Principal::User(u), Some(s)) if s == u.session => Ok(s),
-            (Principal::User(_), Some(_)) => Err((
-                ErrorCode::Forbidden,
-                "users may only act on their own session",
-            )),
-            (_, Some(s)) => Ok(s),
-            (_, None) => Err((ErrorCode::Invalid, "session: required for operators")),
+    /// Recomputes a user's chat state and sends it when it changed.
+    async fn refresh_state(&mut self) {
+        let Some(user) = self.user().cloned() else {
+            return;
+        };
+        match chat_state(&self.ctx.bus, &user).await {
+            Ok(state) if self.state.as_ref() != Some(&state) => {
+                self.state = Some(state.clone());
+                self.socket.send(&ServerFrame::ChatState(state)).await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, session = %user.session, "could not compute chat state")
+            }
         }
     }
 
+    async fn current_state(&mut self) -> Result<ChatState, Refusal> {
+        if self.state.is_none() {
+            self.refresh_state().await;
+        }
+        self.state.clone().ok_or_else(|| {
+            (
+                ErrorCode::Unavailable,
+                "storage is unavailable, retry shortly".to_owned(),
+            )
+        })
+    }
+
+    async fn send_error(&mut self, (code, message): Refusal, reference: Option<String>) {
+        if code == ErrorCode::RateLimited {
+            self.strikes += 1;
+        }
+        let frame = ServerFrame::Error(ErrorFrame {
+            code,
+            message,
+            reference,
+        });
+        self.socket.send(&frame).await;
+        if self.strikes >= MAX_STRIKES {
+            metrics::counter!("livehelp_ws_floods_closed").increment(1);
+            self.socket.close(CloseCode::Policy, "message flood").await;
+        }
+    }
+
+    fn take_token(&mut self) -> Result<(), Refusal> {
+        if self.limit.allow() {
+            self.strikes = 0;
+            Ok(())
+        } else {
+            metrics::counter!("livehelp_ws_frames_rejected", "reason" => "rate_limited")
+                .increment(1);
+            refuse(ErrorCode::RateLimited, "too many chat frames; slow down")
+        }
+    }
+
+    /// The conversation a frame acts on. Users: their own, by the session's mode (naming
+    /// another is refused). Operators: the one they name, if the session lets operators in.
+    async fn target(&mut self, named: Option<ConversationId>) -> Result<ConversationId, Refusal> {
+        if let Some(user) = self.user().cloned() {
+            let state = self.current_state().await?;
+            let own_group = ConversationId::group(user.session.clone());
+            let own_private = ConversationId::private(user.session.clone(), user.id.clone());
+            return match named {
+                None => Ok(state.conversation),
+                Some(c) if c == own_private => Ok(c),
+                Some(c) if c == own_group && has_peers(state.mode) => Ok(c),
+                Some(_) => refuse(
+                    ErrorCode::Forbidden,
+                    "users may only use their own conversation",
+                ),
+            };
+        }
+        let Some(conversation) = named else {
+            return refuse(ErrorCode::Invalid, "conversation: required for operators");
+        };
+        let record = self
+            .ctx
+            .bus
+            .session_record(&conversation.session)
+            .await
+            .map_err(unavailable)?;
+        if record.status.availability == Availability::Unavailable {
+            return refuse(ErrorCode::Forbidden, "live help is off for this session");
+        }
+        if record.blocked {
+            return refuse(ErrorCode::Forbidden, "the session is blocked");
+        }
+        if conversation.is_group() && record.status.mode != Mode::PeerHelp {
+            return refuse(
+                ErrorCode::Forbidden,
+                "operators take part in group chats only in peerhelp mode",
+            );
+        }
+        Ok(conversation)
+    }
+
     async fn handle(&mut self, frame: ClientFrame) {
-        metrics::counter!("livehelp_chat_frames", "type" => frame_label(&frame)).increment(1);
+        metrics::counter!("livehelp_chat_frames", "type" => frame.kind()).increment(1);
+        let reference = match &frame {
+            ClientFrame::ChatSend { cmid, .. } => Some(cmid.as_str().to_owned()),
+            _ => None,
+        };
+        if let Err(refusal) = self.apply(frame).await {
+            self.send_error(refusal, reference).await;
+        }
+    }
+
+    async fn apply(&mut self, frame: ClientFrame) -> Result<(), Refusal> {
         match frame {
-            ClientFrame::ChatActivate | ClientFrame::ChatDeactivate => {
-                let active = matches!(frame, ClientFrame::ChatActivate);
-                let Some(session) = self.user_session().cloned() else {
-                    let f = refusal(
-                        ErrorCode::Forbidden,
-                        "only users turn their chat on or off",
-                        None,
-                    );
-                    self.socket.send(&f).await;
-                    return;
+            ClientFrame::ChatActivate => self.activate().await,
+            ClientFrame::ChatDeactivate => {
+                let Some(user) = self.user().cloned() else {
+                    return refuse(ErrorCode::Forbidden, "only users turn their chat off");
                 };
-                let reply = match self.ctx.bus.set_chat_active(&session, active).await {
-                    Ok(()) => ServerFrame::ChatState { session, active },
-                    Err(e) => ServerFrame::Error(ApiError::from(e).frame()),
-                };
-                self.socket.send(&reply).await;
+                self.ctx
+                    .bus
+                    .deactivate(&user.session, &user.id)
+                    .await
+                    .map_err(unavailable)?;
+                self.refresh_state().await;
+                Ok(())
             }
-            ClientFrame::ChatOpen { session, after } => match self.target(session) {
-                Ok(session) => self.open(session, after).await,
-                Err((code, why)) => {
-                    self.socket.send(&refusal(code, why, None)).await;
-                }
-            },
-            ClientFrame::ChatClose { session } => self.conversations.close(&session),
+            ClientFrame::ChatOpen {
+                conversation,
+                after,
+            } => {
+                let conversation = self.target(conversation).await?;
+                self.open(conversation, after).await
+            }
+            ClientFrame::ChatClose { conversation } => {
+                let keep = self
+                    .user()
+                    .is_some_and(|u| u.session == conversation.session);
+                self.follows.close(&self.ctx.bus, &conversation, keep);
+                Ok(())
+            }
             ClientFrame::ChatSend {
                 cmid,
                 text,
-                session,
+                conversation,
             } => {
-                let session = match self.target(session) {
-                    Ok(s) => s,
-                    Err((code, why)) => {
-                        self.socket
-                            .send(&refusal(code, why, Some(cmid.as_str())))
-                            .await;
-                        return;
+                self.take_token()?;
+                let conversation = self.target(conversation).await?;
+                if self.user().is_some() {
+                    let state = self.current_state().await?;
+                    if !state.active || state.conversation != conversation {
+                        return refuse(ErrorCode::Forbidden, "activate chat first");
                     }
-                };
-                if !matches!(self.who, Principal::User(_)) && !self.conversations.is_open(&session)
-                {
-                    let why = "open the session's conversation before sending to it";
-                    self.socket
-                        .send(&refusal(ErrorCode::Forbidden, why, Some(cmid.as_str())))
-                        .await;
-                    return;
+                } else if !self.follows.is_open(&conversation) {
+                    return refuse(
+                        ErrorCode::Forbidden,
+                        "open the conversation before sending to it",
+                    );
                 }
-                let at = now_rfc3339();
                 let started = std::time::Instant::now();
                 let stored = self
                     .ctx
                     .bus
-                    .store_message(&session, &cmid, self.sender(), text, at)
-                    .await;
+                    .store_message(
+                        &conversation,
+                        &cmid,
+                        self.sender(),
+                        self.profile(),
+                        text,
+                        now_rfc3339(),
+                    )
+                    .await
+                    .map_err(unavailable)?;
                 metrics::histogram!("livehelp_chat_store_duration")
                     .record(started.elapsed().as_secs_f64());
-                let reply = match stored {
-                    Ok(stored) => {
-                        metrics::counter!("livehelp_chat_messages_stored", "duplicate" => if stored.duplicate { "true" } else { "false" }).increment(1);
-                        ServerFrame::ChatAck {
-                            cmid,
-                            id: stored.id,
-                            session,
-                        }
-                    }
-                    Err(e) => {
-                        let mut f = ApiError::from(e).frame();
-                        f.reference = Some(cmid.as_str().to_owned());
-                        ServerFrame::Error(f)
-                    }
+                let duplicate = if stored.duplicate { "true" } else { "false" };
+                metrics::counter!("livehelp_chat_messages_stored", "duplicate" => duplicate)
+                    .increment(1);
+                self.socket
+                    .send(&ServerFrame::ChatAck {
+                        cmid,
+                        id: stored.id,
+                        conversation,
+                    })
+                    .await;
+                Ok(())
+            }
+            ClientFrame::ChatTyping {
+                conversation,
+                typing,
+            } => {
+                self.take_token()?;
+                let conversation = self.target(conversation).await?;
+                let event = ChatEvent::Typing {
+                    conversation,
+                    from: self.sender(),
+                    typing,
                 };
-                self.socket.send(&reply).await;
+                self.ctx
+                    .bus
+                    .publish_chat_event(&event)
+                    .await
+                    .map_err(unavailable)
+            }
+            ClientFrame::ChatRead {
+                conversation,
+                up_to,
+            } => {
+                self.take_token()?;
+                let conversation = self.target(conversation).await?;
+                self.ctx
+                    .bus
+                    .mark_read(&conversation, self.who.id(), up_to)
+                    .await
+                    .map_err(unavailable)?;
+                let event = ChatEvent::Read {
+                    conversation,
+                    by: self.sender(),
+                    up_to,
+                };
+                self.ctx
+                    .bus
+                    .publish_chat_event(&event)
+                    .await
+                    .map_err(unavailable)
+            }
+            ClientFrame::OperatorStatus { .. }
+            | ClientFrame::SessionBlock { .. }
+            | ClientFrame::SessionUnblock { .. } => {
+                refuse(ErrorCode::BadFrame, "monitor frames go to /monitor/ws")
             }
         }
     }
 
-    async fn open(&mut self, session: SessionId, after: Option<MessageId>) {
-        if !self.conversations.is_open(&session) && self.conversations.len() >= MAX_OPEN {
-            let f = refusal(
+    async fn activate(&mut self) -> Result<(), Refusal> {
+        let Some(user) = self.user().cloned() else {
+            return refuse(ErrorCode::Forbidden, "only users turn their chat on");
+        };
+        self.state = None;
+        let state = self.current_state().await?;
+        if !state.enabled {
+            return refuse(
+                ErrorCode::Forbidden,
+                "live help is not available in this session",
+            );
+        }
+        if state.mode == Mode::Help {
+            if state.blocked {
+                return refuse(
+                    ErrorCode::Forbidden,
+                    "chat with an operator is blocked for this session",
+                );
+            }
+            if state.help == 0 && !state.active {
+                return refuse(ErrorCode::Forbidden, "no operator is available right now");
+            }
+        }
+        let roles = self
+            .ctx
+            .bus
+            .session_record(&user.session)
+            .await
+            .map_err(unavailable)?
+            .status
+            .partner_roles;
+        let cap = if has_help(state.mode) {
+            self.ctx.settings.chat.max_chats_per_operator
+        } else {
+            0
+        };
+        self.ctx
+            .bus
+            .activate(
+                &state.conversation,
+                &user.id,
+                user.name.as_deref(),
+                &roles,
+                cap,
+            )
+            .await
+            .map_err(unavailable)?;
+        self.refresh_state().await;
+        Ok(())
+    }
+
+    async fn open(
+        &mut self,
+        conversation: ConversationId,
+        after: Option<MessageId>,
+    ) -> Result<(), Refusal> {
+        if !self.follows.is_open(&conversation) && self.follows.open_count() >= MAX_OPEN {
+            return refuse(
                 ErrorCode::Invalid,
                 format!("at most {MAX_OPEN} open conversations"),
-                None,
             );
-            self.socket.send(&f).await;
-            return;
         }
-        self.conversations
-            .open(&self.ctx.bus, session.clone(), after)
+        self.follows
+            .open(&self.ctx.bus, conversation.clone(), after)
             .await;
-        self.sync(&session).await;
+        self.sync(&conversation).await;
+        Ok(())
     }
 
     /// Sends whatever the stream holds that this connection has not been given.
-    async fn sync(&mut self, session: &SessionId) {
+    async fn sync(&mut self, conversation: &ConversationId) {
         let generation = self.ctx.bus.hub().current_generation();
-        match self.conversations.backlog(&self.ctx.bus, session).await {
+        match self.follows.backlog(&self.ctx.bus, conversation).await {
             Ok(messages) => {
-                self.conversations.synced(session, generation);
+                self.follows.synced(conversation, generation);
                 for m in messages {
-                    if self.conversations.admit(&m)
+                    if self.follows.admit(&m)
                         && !self.socket.send(&ServerFrame::ChatMessage(m)).await
                     {
                         return;
@@ -254,8 +490,8 @@ impl Connection {
                 }
             }
             Err(e) => {
-                // The next reconnect of the hub, or the client's next open, retries.
-                tracing::warn!(error = %e, session = %session, "could not read chat history");
+                // The hub's next reconnect, or the client's next open, retries.
+                tracing::warn!(error = %e, conversation = %conversation, "could not read chat history");
                 self.socket
                     .send(&ServerFrame::Error(ApiError::from(e).frame()))
                     .await;
@@ -263,42 +499,84 @@ impl Connection {
         }
     }
 
+    /// After a Redis reconnect or lost payloads: re-read everything followed.
+    async fn resync(&mut self) {
+        for conversation in self.follows.all_open() {
+            self.sync(&conversation).await;
+        }
+        self.refresh_state().await;
+    }
+
     async fn deliver(&mut self, delivery: Delivery) {
-        match delivery {
-            Delivery::Published(session, published) => {
+        let (channel, published) = match delivery {
+            Delivery::Published(channel, published) => (channel, published),
+            Delivery::Lagged => return self.resync().await,
+        };
+        if channel == self.ctx.bus.operators_channel() {
+            return self.refresh_state().await;
+        }
+        let payload = match decode_published(&published.payload) {
+            Ok(p) => p,
+            Err(e) => return tracing::error!(error = %e, channel, "undecodable chat payload"),
+        };
+        match payload {
+            ChatPayload::Message(m) => {
                 if self
-                    .conversations
-                    .needs_sync(&session, published.generation)
+                    .follows
+                    .needs_sync(&m.conversation, published.generation)
                 {
-                    self.sync(&session).await;
-                    return;
-                }
-                match decode_published(&published.payload) {
-                    Ok(m) => {
-                        if self.conversations.admit(&m) {
-                            self.socket.send(&ServerFrame::ChatMessage(m)).await;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, session = %session, "undecodable chat payload")
-                    }
+                    self.sync(&m.conversation.clone()).await;
+                } else if self.follows.admit(&m) {
+                    self.socket.send(&ServerFrame::ChatMessage(m)).await;
                 }
             }
-            Delivery::Lagged(session) => self.sync(&session).await,
+            ChatPayload::Event(ChatEvent::Typing {
+                conversation,
+                from,
+                typing,
+            }) => {
+                if self.follows.is_open(&conversation) && from.id != *self.who.id() {
+                    self.socket
+                        .send(&ServerFrame::ChatTyping {
+                            conversation,
+                            from,
+                            typing,
+                        })
+                        .await;
+                }
+            }
+            ChatPayload::Event(ChatEvent::Read {
+                conversation,
+                by,
+                up_to,
+            }) => {
+                if self.follows.is_open(&conversation) && by.id != *self.who.id() {
+                    self.socket
+                        .send(&ServerFrame::ChatRead {
+                            conversation,
+                            by,
+                            up_to,
+                        })
+                        .await;
+                }
+            }
+            ChatPayload::Event(ChatEvent::Changed { .. }) => self.refresh_state().await,
+            ChatPayload::Event(ChatEvent::Blocked { session }) => {
+                if self.user().is_some() {
+                    return self.refresh_state().await;
+                }
+                for conversation in self.follows.open_in(&session) {
+                    self.follows.close(&self.ctx.bus, &conversation, false);
+                    let reason = "blocked".to_owned();
+                    self.socket
+                        .send(&ServerFrame::ChatClosed {
+                            conversation,
+                            reason,
+                        })
+                        .await;
+                }
+            }
         }
-        if self.conversations.overflowed() {
-            self.socket.slow_consumer().await;
-        }
-    }
-}
-
-fn frame_label(frame: &ClientFrame) -> &'static str {
-    match frame {
-        ClientFrame::ChatActivate => "chat.activate",
-        ClientFrame::ChatDeactivate => "chat.deactivate",
-        ClientFrame::ChatOpen { .. } => "chat.open",
-        ClientFrame::ChatClose { .. } => "chat.close",
-        ClientFrame::ChatSend { .. } => "chat.send",
     }
 }
 

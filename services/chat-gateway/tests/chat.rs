@@ -1,110 +1,70 @@
-//! chat-gateway against a real Redis, over real HTTP and WebSockets.
+//! chat-gateway against a real Redis over real WebSockets: help chats, delivery and
+//! resume, and what users may not do.
 
-use chat_gateway::Application;
-use livehelp_testkit::{HOST_API_KEY, Identities, RedisServer, WsClient, test_settings};
+mod support;
+
 use serde_json::{Value, json};
+use support::{Gateway, message, send, state_where};
 
-struct Gateway {
-    app_port: u16,
-    ids: Identities,
-    _redis: RedisServer,
-}
-
-impl Gateway {
-    async fn start() -> Self {
-        let redis = RedisServer::start().expect("redis");
-        let app = Application::build(test_settings(&redis.url(), None))
-            .await
-            .expect("build");
-        let app_port = app.port();
-        actix_web::rt::spawn(app.run_until_stopped());
-        Self {
-            app_port,
-            ids: Identities::default(),
-            _redis: redis,
-        }
-    }
-
-    fn ws_url(&self) -> String {
-        format!("ws://127.0.0.1:{}/chat/ws", self.app_port)
-    }
-
-    fn http(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.app_port)
-    }
-
-    async fn user(&self, session: &str, name: &str) -> WsClient {
-        let token = self.ids.user(&format!("u-{name}"), session, Some(name));
-        let mut ws = WsClient::connect(&self.ws_url(), Some(&token))
-            .await
-            .expect("user connects");
-        let hello = ws.next_of_type("hello").await;
-        assert_eq!(hello["you"]["kind"], "user");
-        assert_eq!(hello["session"], session);
-        ws
-    }
-
-    async fn operator(&self, name: &str) -> WsClient {
-        let token = self.ids.operator(&format!("o-{name}"), Some(name));
-        let mut ws = WsClient::connect(&self.ws_url(), Some(&token))
-            .await
-            .expect("operator connects");
-        assert_eq!(ws.next_of_type("hello").await["you"]["kind"], "operator");
-        ws
-    }
-}
-
-async fn send(ws: &mut WsClient, cmid: &str, text: &str, session: Option<&str>) -> Value {
-    let mut frame = json!({"type": "chat.send", "cmid": cmid, "text": text});
-    if let Some(s) = session {
-        frame["session"] = json!(s);
-    }
-    ws.send_json(frame).await;
-    ws.next_of_type("chat.ack").await
+async fn help_session(gw: &Gateway, session: &str) {
+    gw.set_status(session, json!({"availability": "available", "mode": "help", "partner_roles": ["advocate"], "title": "Benefits"})).await;
 }
 
 #[actix_web::test]
 async fn a_message_goes_from_user_to_operator_and_back() {
     let gw = Gateway::start().await;
-    let mut user = gw.user("s1", "Ada").await;
-    user.send_json(json!({"type": "chat.open"})).await;
-    user.send_json(json!({"type": "chat.activate"})).await;
-    assert_eq!(user.next_of_type("chat.state").await["active"], true);
-
-    let mut op = gw.operator("Olivia").await;
-    op.send_json(json!({"type": "chat.open", "session": "s1"}))
+    help_session(&gw, "s1").await;
+    gw.operator_ready("o-olivia", "Olivia", true, &["advocate"])
         .await;
 
-    let ack = send(&mut user, "c1", "hello <b>there</b>", None).await;
-    let seen = op.next_of_type("chat.message").await;
-    assert_eq!(seen["text"], "hello <b>there</b>");
-    assert_eq!(seen["id"], ack["id"]);
-    assert_eq!(seen["from"]["name"], "Ada");
-    assert_eq!(seen["from"]["kind"], "user");
-
-    send(&mut op, "r1", "hi Ada", Some("s1")).await;
-    // The user sees their own message (stored), then the reply, in order.
+    let mut user = gw.user("s1", "u-ada", "Ada").await;
+    let state = state_where(&mut user, |s| s["help"] == 1).await;
+    assert_eq!(state["active"], false);
     assert_eq!(
-        user.next_of_type("chat.message").await["text"],
-        "hello <b>there</b>"
+        state["conversation"], "s1/u-ada",
+        "help chats are private to the user"
     );
-    let reply = user.next_of_type("chat.message").await;
-    assert_eq!(reply["text"], "hi Ada");
-    assert_eq!(reply["from"]["kind"], "operator");
+    user.send_json(json!({"type": "chat.open"})).await;
+    user.send_json(json!({"type": "chat.activate"})).await;
+    let on = state_where(&mut user, |s| s["active"] == true).await;
+    assert_eq!(on["operator"]["name"], "Olivia");
+
+    let mut op = gw.operator("o-olivia", "Olivia").await;
+    op.send_json(json!({"type": "chat.open", "conversation": "s1/u-ada"}))
+        .await;
+
+    let ack = send(&mut user, "c1", "<img src=x onerror=alert(1)>", None).await;
+    let seen = op.next_of_type("chat.message").await;
+    assert_eq!(seen["text"], "<img src=x onerror=alert(1)>");
+    assert_eq!(seen["id"], ack["id"]);
+    assert_eq!(
+        seen["from"],
+        json!({"kind": "user", "id": "u-ada", "name": "Ada"})
+    );
+
+    send(&mut op, "r1", "hi Ada", Some("s1/u-ada")).await;
+    assert_eq!(
+        message(&mut user, "hi Ada").await["from"]["kind"],
+        "operator"
+    );
 }
 
 #[actix_web::test]
 async fn a_retried_send_is_stored_once_and_a_reconnect_resumes_after_the_last_id() {
     let gw = Gateway::start().await;
-    let mut user = gw.user("s2", "Bo").await;
+    gw.set_status("s2", json!({"availability": "available", "mode": "peer"}))
+        .await;
+    let mut user = gw.user("s2", "u-bo", "Bo").await;
     user.send_json(json!({"type": "chat.open"})).await;
+    user.send_json(json!({"type": "chat.activate"})).await;
+    state_where(&mut user, |s| s["active"] == true).await;
     let first = send(&mut user, "c1", "one", None).await;
     let again = send(&mut user, "c1", "one", None).await;
     assert_eq!(first["id"], again["id"], "same cmid, same stored message");
     let second = send(&mut user, "c2", "two", None).await;
 
     // A fresh connection that saw only the first message gets exactly the second.
-    let mut back = gw.user("s2", "Bo").await;
+    let mut back = gw.user("s2", "u-bo", "Bo").await;
     back.send_json(json!({"type": "chat.open", "after": first["id"]}))
         .await;
     let m = back.next_of_type("chat.message").await;
@@ -116,51 +76,66 @@ async fn a_retried_send_is_stored_once_and_a_reconnect_resumes_after_the_last_id
 #[actix_web::test]
 async fn sockets_without_a_valid_identity_are_refused_before_the_upgrade() {
     let gw = Gateway::start().await;
+    let status =
+        |r: Result<livehelp_testkit::WsClient, _>| r.err().map(|s: reqwest::StatusCode| s.as_u16());
+    let connect = |t: Option<String>| {
+        let url = gw.ws_url();
+        async move {
+            livehelp_testkit::WsClient::connect(&url, t.as_deref())
+                .await
+                .map_err(|s| reqwest::StatusCode::from_u16(s.as_u16()).expect("status"))
+        }
+    };
+    assert_eq!(status(connect(None).await), Some(401));
     assert_eq!(
-        WsClient::connect(&gw.ws_url(), None)
-            .await
-            .err()
-            .map(|s| s.as_u16()),
+        status(connect(Some("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad".into())).await),
         Some(401)
     );
-    let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad";
+    let mut expired = gw.ids.signer().user_claims("u", "s", None);
+    expired.exp = expired.iat - 600;
     assert_eq!(
-        WsClient::connect(&gw.ws_url(), Some(forged))
-            .await
-            .err()
-            .map(|s| s.as_u16()),
+        status(connect(Some(gw.ids.signer().sign(&expired))).await),
         Some(401)
     );
-    let clerk = gw.ids.staff("clerk");
     assert_eq!(
-        WsClient::connect(&gw.ws_url(), Some(&clerk))
-            .await
-            .err()
-            .map(|s| s.as_u16()),
+        status(connect(Some(gw.ids.staff("clerk"))).await),
         Some(403)
     );
 }
 
 #[actix_web::test]
-async fn users_cannot_reach_other_sessions() {
+async fn users_cannot_reach_other_sessions_or_chat_before_activating() {
     let gw = Gateway::start().await;
-    let mut user = gw.user("mine", "Cy").await;
-    user.send_json(json!({"type": "chat.open", "session": "theirs"}))
+    gw.set_status("mine", json!({"availability": "available", "mode": "peer"}))
+        .await;
+    let mut user = gw.user("mine", "u-cy", "Cy").await;
+    user.send_json(json!({"type": "chat.open", "conversation": "theirs"}))
         .await;
     assert_eq!(user.next_of_type("error").await["code"], "forbidden");
-    user.send_json(json!({"type": "chat.send", "cmid": "x1", "text": "hi", "session": "theirs"}))
+    user.send_json(json!({"type": "chat.open", "conversation": "mine/u-other"}))
         .await;
+    assert_eq!(user.next_of_type("error").await["code"], "forbidden");
+    let sneaky = json!({"type": "chat.send", "cmid": "x1", "text": "hi", "conversation": "theirs"});
+    user.send_json(sneaky).await;
     let e = user.next_of_type("error").await;
     assert_eq!(
         (e["code"].as_str(), e["ref"].as_str()),
         (Some("forbidden"), Some("x1"))
+    );
+    user.send_json(json!({"type": "chat.send", "cmid": "x2", "text": "too early"}))
+        .await;
+    assert_eq!(
+        user.next_of_type("error").await["message"],
+        "activate chat first"
     );
 }
 
 #[actix_web::test]
 async fn bad_frames_get_errors_and_oversized_frames_close_the_socket() {
     let gw = Gateway::start().await;
-    let mut user = gw.user("s3", "Di").await;
+    gw.set_status("s3", json!({"availability": "available", "mode": "peer"}))
+        .await;
+    let mut user = gw.user("s3", "u-di", "Di").await;
     user.send_text("{not json").await;
     assert_eq!(user.next_of_type("error").await["code"], "bad_frame");
     user.send_json(json!({"type": "chat.explode"})).await;
@@ -172,12 +147,54 @@ async fn bad_frames_get_errors_and_oversized_frames_close_the_socket() {
         (e["code"].as_str(), e["ref"].as_str()),
         (Some("bad_frame"), Some("c1"))
     );
-    // Still usable after errors.
-    send(&mut user, "c2", "fine", None).await;
+    user.send_json(json!({"type": "chat.send", "cmid": "c2", "text": "x".repeat(4001)}))
+        .await;
+    assert_eq!(
+        user.next_of_type("error").await["code"],
+        "bad_frame",
+        "message length limit"
+    );
 
     user.send_text(&"x".repeat(70_000)).await;
     let close = user.closed().await.expect("a close frame");
     assert_eq!(u16::from(close.code), 1009);
+}
+
+#[actix_web::test]
+async fn a_message_flood_is_refused_then_cut_off_without_disturbing_others() {
+    let gw = Gateway::start_with(|s| {
+        s.chat.frames_per_second = 1;
+        s.chat.frames_burst = 5;
+    })
+    .await;
+    gw.set_status("f1", json!({"availability": "available", "mode": "peer"}))
+        .await;
+    let mut calm = gw.user("f1", "u-calm", "Calm").await;
+    calm.send_json(json!({"type": "chat.open"})).await;
+    calm.send_json(json!({"type": "chat.activate"})).await;
+    state_where(&mut calm, |s| s["active"] == true).await;
+    let mut flood = gw.user("f1", "u-flood", "Flood").await;
+    flood.send_json(json!({"type": "chat.activate"})).await;
+    for i in 0..150 {
+        flood
+            .send_json(json!({"type": "chat.typing", "typing": i % 2 == 0}))
+            .await;
+    }
+    let mut limited = 0;
+    let close = loop {
+        match flood.next_frame_or_close().await {
+            Ok(f) if f["code"] == "rate_limited" => limited += 1,
+            Ok(_) => {}
+            Err(close) => break close,
+        }
+    };
+    assert!(limited >= 100, "each refused frame is answered ({limited})");
+    assert_eq!(close.map(|c| u16::from(c.code)), Some(1008));
+    send(&mut calm, "c1", "still here", None).await;
+    assert_eq!(
+        message(&mut calm, "still here").await["from"]["id"],
+        "u-calm"
+    );
 }
 
 #[actix_web::test]
@@ -196,29 +213,14 @@ async fn the_host_sets_a_status_with_its_api_key_and_bad_values_name_the_field()
     let body: Value = anonymous.json().await.expect("json");
     assert_eq!(body["error"]["code"], "unauthenticated");
 
-    let set = http
-        .put(&url)
-        .bearer_auth(HOST_API_KEY)
-        .json(&json!({"availability": "available", "partner_roles": ["advocate", "advocate", "Family"], "title": "Benefits"}))
-        .send()
-        .await
-        .expect("http");
-    assert_eq!(set.status(), 200);
-    let status: Value = set.json().await.expect("json");
+    let status = gw
+        .set_status("s4", json!({"availability": "available", "partner_roles": ["advocate", "advocate", "Family"], "title": "Benefits"}))
+        .await;
     assert_eq!(status["availability"], "available");
     assert_eq!(status["mode"], "help", "omitted fields keep their default");
     assert_eq!(status["partner_roles"], json!(["advocate", "Family"]));
 
-    let patched: Value = http
-        .put(&url)
-        .bearer_auth(HOST_API_KEY)
-        .json(&json!({"mode": "peer"}))
-        .send()
-        .await
-        .expect("http")
-        .json()
-        .await
-        .expect("json");
+    let patched = gw.set_status("s4", json!({"mode": "peer"})).await;
     assert_eq!(
         (patched["mode"].as_str(), patched["availability"].as_str()),
         (Some("peer"), Some("available"))
@@ -226,7 +228,7 @@ async fn the_host_sets_a_status_with_its_api_key_and_bad_values_name_the_field()
 
     let bad = http
         .put(&url)
-        .bearer_auth(HOST_API_KEY)
+        .bearer_auth(livehelp_testkit::HOST_API_KEY)
         .json(&json!({"availability": "sometimes"}))
         .send()
         .await

@@ -4,6 +4,7 @@
 mod page;
 mod socket;
 mod summary;
+mod sweeper;
 
 use actix_web::web;
 use livehelp_settings::Settings;
@@ -21,7 +22,9 @@ pub struct Application(Server);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        Ok(Self(Server::build(SERVICE, settings, routes).await?))
+        let server = Server::build(SERVICE, settings, routes).await?;
+        sweeper::spawn(server.context());
+        Ok(Self(server))
     }
 
     pub fn port(&self) -> u16 {

@@ -1,13 +1,15 @@
 //! One operator's monitor connection: the session list, kept current from the monitor
-//! channel, and the operator's presence.
+//! channel; the operator's presence, availability and roles; block and unblock.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use livehelp_bus::ALL_SESSIONS;
+use livehelp_bus::{ALL_SESSIONS, OperatorStatus};
 use livehelp_identity::Principal;
-use livehelp_protocol::{Hello, HelloYou, PROTOCOL_VERSION, ServerFrame, SessionId};
+use livehelp_protocol::{
+    ClientFrame, ErrorCode, Hello, HelloYou, PROTOCOL_VERSION, ServerFrame, SessionId, UserId,
+};
 use livehelp_web::ws::{self, Socket};
 use livehelp_web::{ApiError, Context};
 use tokio::sync::broadcast::error::RecvError;
@@ -42,11 +44,71 @@ async fn send_one(ctx: &Context, socket: &mut Socket, session: SessionId) {
     socket.send(&frame).await;
 }
 
+/// Sends the operator's own state unless it is what they last saw.
+async fn send_operator_state(
+    ctx: &Context,
+    socket: &mut Socket,
+    operator: &UserId,
+    last: &mut Option<ServerFrame>,
+) {
+    let frame = match (
+        ctx.bus.operator_status(operator).await,
+        ctx.bus.recent_roles().await,
+    ) {
+        (Ok(status), Ok(known_roles)) => ServerFrame::OperatorState {
+            available: status.available,
+            roles: status.roles,
+            known_roles,
+        },
+        (Err(e), _) | (_, Err(e)) => {
+            socket
+                .send(&ServerFrame::Error(ApiError::from(e).frame()))
+                .await;
+            return;
+        }
+    };
+    if last.as_ref() != Some(&frame) {
+        socket.send(&frame).await;
+        *last = Some(frame);
+    }
+}
+
+async fn apply(ctx: &Context, operator: &UserId, frame: ClientFrame) -> Result<(), ApiError> {
+    let frame_is_block = matches!(frame, ClientFrame::SessionBlock { .. });
+    match frame {
+        ClientFrame::OperatorStatus {
+            available,
+            mut roles,
+        } => {
+            roles.sort();
+            roles.dedup();
+            ctx.bus
+                .set_operator_status(operator, &OperatorStatus { available, roles })
+                .await?;
+            Ok(())
+        }
+        ClientFrame::SessionBlock { session } | ClientFrame::SessionUnblock { session } => {
+            let block = frame_is_block;
+            ctx.bus.set_blocked(&session, block).await?;
+            tracing::info!(audit = if block { "block" } else { "unblock" }, operator = %operator, session = %session, "session block changed");
+            Ok(())
+        }
+        other => Err(ApiError::new(
+            ErrorCode::BadFrame,
+            format!(
+                "{} is not a monitor frame; chat frames go to /chat/ws",
+                other.kind()
+            ),
+        )),
+    }
+}
+
 async fn run(ctx: Arc<Context>, mut socket: Socket, who: Principal) {
     let heartbeat = Duration::from_secs(ctx.settings.limits.heartbeat_seconds);
     let connection = uuid::Uuid::new_v4().to_string();
     let operator = who.id().clone();
     let mut changes = ctx.bus.hub().subscribe(ctx.bus.monitor_channel()).await;
+    let mut operators = ctx.bus.hub().subscribe(ctx.bus.operators_channel()).await;
     let mut generation = ctx.bus.hub().generation();
     socket
         .send(&ServerFrame::Hello(Hello {
@@ -63,14 +125,17 @@ async fn run(ctx: Arc<Context>, mut socket: Socket, who: Principal) {
     let ttl_ms = (heartbeat * 3).as_millis() as u64;
     match ctx
         .bus
-        .operator_online(&operator, &connection, ttl_ms)
+        .operator_connected(&operator, who.name(), &connection, ttl_ms)
         .await
     {
-        Ok(()) => {
-            let _ = ctx.bus.notify_all_sessions().await;
+        Ok(true) => {
+            let _ = ctx.bus.notify_operators_changed().await;
         }
+        Ok(false) => {}
         Err(e) => tracing::warn!(error = %e, "could not record operator presence"),
     }
+    let mut last_state = None;
+    send_operator_state(&ctx, &mut socket, &operator, &mut last_state).await;
     send_all(&ctx, &mut socket).await;
     let mut presence = tokio::time::interval(heartbeat);
     presence.tick().await;
@@ -90,32 +155,34 @@ async fn run(ctx: Arc<Context>, mut socket: Socket, who: Principal) {
                 }
                 continue;
             }
+            _ = operators.recv() => {
+                send_operator_state(&ctx, &mut socket, &operator, &mut last_state).await;
+                continue;
+            }
             Ok(()) = generation.changed() => {
                 send_all(&ctx, &mut socket).await;
                 continue;
             }
             _ = presence.tick() => {
-                if let Err(e) = ctx.bus.operator_online(&operator, &connection, ttl_ms).await {
+                if let Err(e) = ctx.bus.operator_connected(&operator, who.name(), &connection, ttl_ms).await {
                     tracing::warn!(error = %e, "could not refresh operator presence");
                 }
                 continue;
             }
         };
-        // The monitor takes no frames yet: anything a client sends is answered as unknown.
-        if socket.react(event).await.is_some() {
-            let refusal = ServerFrame::error(
-                livehelp_protocol::ErrorCode::BadFrame,
-                "the monitor socket accepts no chat frames; use /chat/ws",
-            );
-            socket.send(&refusal).await;
+        if let Some(frame) = socket.react(event).await
+            && let Err(e) = apply(&ctx, &operator, frame).await
+        {
+            socket.send(&ServerFrame::Error(e.frame())).await;
         }
     }
-    if ctx
-        .bus
-        .operator_offline(&operator, &connection)
-        .await
-        .is_ok()
-    {
-        let _ = ctx.bus.notify_all_sessions().await;
+    match ctx.bus.operator_disconnected(&operator, &connection).await {
+        Ok(true) => {
+            if let Err(e) = ctx.bus.sign_off(&operator).await {
+                tracing::warn!(error = %e, operator = %operator, "could not sign the operator off");
+            }
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "could not record operator disconnect"),
     }
 }
