@@ -6,12 +6,14 @@ mod identities;
 mod nginx;
 mod ports;
 mod redis_server;
+mod service_process;
 mod ws_client;
 
-pub use identities::{HOST_API_KEY, Identities, JWT_SECRET, test_settings};
+pub use identities::{HOST_API_KEY, Identities, JWT_SECRET, fresh_prefix, test_env, test_settings};
 pub use nginx::{Nginx, Upstreams, render};
 pub use ports::free_port;
 pub use redis_server::RedisServer;
+pub use service_process::ServiceProcess;
 pub use ws_client::WsClient;
 
 /// The repository's root, for files tests read (routing table, templates, built assets).

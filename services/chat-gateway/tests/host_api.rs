@@ -13,13 +13,20 @@ async fn get(gw: &Gateway, path: &str, token: Option<&str>) -> (u16, Value) {
         .send()
         .await
         .expect("http");
-    (response.status().as_u16(), response.json().await.expect("json"))
+    (
+        response.status().as_u16(),
+        response.json().await.expect("json"),
+    )
 }
 
 #[actix_web::test]
 async fn partners_count_qualifying_operators_and_other_connected_users() {
     let gw = Gateway::start().await;
-    gw.set_status("pa", json!({"availability": "available", "mode": "peerhelp", "partner_roles": ["a", "b"]})).await;
+    gw.set_status(
+        "pa",
+        json!({"availability": "available", "mode": "peerhelp", "partner_roles": ["a", "b"]}),
+    )
+    .await;
     gw.operator_ready("o-1", "One", true, &["a"]).await;
     gw.operator_ready("o-2", "Two", true, &["a", "b"]).await;
     gw.operator_ready("o-3", "Three", false, &["b"]).await;
@@ -29,42 +36,85 @@ async fn partners_count_qualifying_operators_and_other_connected_users() {
     let mut u2 = gw.user("pa", "u2", "U2").await;
     state_where(&mut u2, |s| s["peer"] == 1).await;
 
-    assert_eq!(get(&gw, "/chat/api/sessions/pa/partners", None).await, (200, json!({"help": 2, "peer": 2})));
-    assert_eq!(get(&gw, "/chat/api/sessions/pa/partners?roles=c", None).await.1, json!({"help": 1, "peer": 2}));
+    assert_eq!(
+        get(&gw, "/chat/api/sessions/pa/partners", None).await,
+        (200, json!({"help": 2, "peer": 2}))
+    );
+    assert_eq!(
+        get(&gw, "/chat/api/sessions/pa/partners?roles=c", None)
+            .await
+            .1,
+        json!({"help": 1, "peer": 2})
+    );
     let u1_token = gw.ids.user("u1", "pa", Some("U1"));
     assert_eq!(
-        get(&gw, "/chat/api/sessions/pa/partners", Some(&u1_token)).await.1,
+        get(&gw, "/chat/api/sessions/pa/partners", Some(&u1_token))
+            .await
+            .1,
         json!({"help": 2, "peer": 1}),
         "a user counts the others"
     );
 
     gw.set_status("pa", json!({"mode": "help"})).await;
-    assert_eq!(get(&gw, "/chat/api/sessions/pa/partners", None).await.1, json!({"help": 2, "peer": 0}));
-    gw.bus.set_blocked(&livehelp_protocol::SessionId::parse("pa").expect("id"), true).await.expect("block");
-    assert_eq!(get(&gw, "/chat/api/sessions/pa/partners", None).await.1, json!({"help": 0, "peer": 0}));
+    assert_eq!(
+        get(&gw, "/chat/api/sessions/pa/partners", None).await.1,
+        json!({"help": 2, "peer": 0})
+    );
+    gw.bus
+        .set_blocked(
+            &livehelp_protocol::SessionId::parse("pa").expect("id"),
+            true,
+        )
+        .await
+        .expect("block");
+    assert_eq!(
+        get(&gw, "/chat/api/sessions/pa/partners", None).await.1,
+        json!({"help": 0, "peer": 0})
+    );
 
     let stranger = gw.ids.user("u9", "elsewhere", None);
-    assert_eq!(get(&gw, "/chat/api/sessions/pa/partners", Some(&stranger)).await.0, 403);
-    assert_eq!(get(&gw, "/chat/api/sessions/pa/partners?roles=", None).await.0, 400);
+    assert_eq!(
+        get(&gw, "/chat/api/sessions/pa/partners", Some(&stranger))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        get(&gw, "/chat/api/sessions/pa/partners?roles=", None)
+            .await
+            .0,
+        400
+    );
 }
 
 #[actix_web::test]
 async fn the_chat_log_is_in_order_with_senders_and_time_zones() {
     let gw = Gateway::start().await;
-    gw.set_status("lg", json!({"availability": "available", "mode": "help", "partner_roles": "advocate"})).await;
-    gw.operator_ready("o-1", "Olivia", true, &["advocate"]).await;
-    let mut claims = gw.ids.signer().user_claims("u-ada", "lg", Some("Ada Lovelace"));
+    gw.set_status(
+        "lg",
+        json!({"availability": "available", "mode": "help", "partner_roles": "advocate"}),
+    )
+    .await;
+    gw.operator_ready("o-1", "Olivia", true, &["advocate"])
+        .await;
+    let mut claims = gw
+        .ids
+        .signer()
+        .user_claims("u-ada", "lg", Some("Ada Lovelace"));
     claims.email = Some("ada@example.org".into());
     claims.first_name = Some("Ada".into());
     claims.last_name = Some("Lovelace".into());
     let token = gw.ids.signer().sign(&claims);
-    let mut ada = livehelp_testkit::WsClient::connect(&gw.ws_url(), Some(&token)).await.expect("ws");
+    let mut ada = livehelp_testkit::WsClient::connect(&gw.ws_url(), Some(&token))
+        .await
+        .expect("ws");
     ada.send_json(json!({"type": "chat.open"})).await;
     ada.send_json(json!({"type": "chat.activate"})).await;
     state_where(&mut ada, |s| s["active"] == true).await;
     send(&mut ada, "a1", "first", None).await;
     let mut op = gw.operator("o-1", "Olivia").await;
-    op.send_json(json!({"type": "chat.open", "conversation": "lg/u-ada"})).await;
+    op.send_json(json!({"type": "chat.open", "conversation": "lg/u-ada"}))
+        .await;
     send(&mut op, "o1", "second", Some("lg/u-ada")).await;
     let mut anon = gw.user("lg", "u-anon", "x").await;
     drop(anon.next_of_type("chat.state").await);
@@ -75,26 +125,69 @@ async fn the_chat_log_is_in_order_with_senders_and_time_zones() {
     assert_eq!(log.len(), 2);
     assert_eq!(log[0]["message"], "first");
     assert_eq!(
-        (&log[0]["email"], &log[0]["first_name"], &log[0]["last_name"]),
+        (
+            &log[0]["email"],
+            &log[0]["first_name"],
+            &log[0]["last_name"]
+        ),
         (&json!("ada@example.org"), &json!("Ada"), &json!("Lovelace"))
     );
-    assert!(log[0]["datetime"].as_str().is_some_and(|d| d.ends_with("+00:00")), "{}", log[0]);
-    assert_eq!((log[1]["message"].as_str(), log[1]["first_name"].as_str(), log[1]["email"].as_str()), (Some("second"), Some("Olivia"), Some("")));
+    assert!(
+        log[0]["datetime"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("+00:00")),
+        "{}",
+        log[0]
+    );
+    assert_eq!(
+        (
+            log[1]["message"].as_str(),
+            log[1]["first_name"].as_str(),
+            log[1]["email"].as_str()
+        ),
+        (Some("second"), Some("Olivia"), Some(""))
+    );
 
-    let (_, zoned) = get(&gw, "/chat/api/sessions/lg/log?timezone=America/New_York", None).await;
+    let (_, zoned) = get(
+        &gw,
+        "/chat/api/sessions/lg/log?timezone=America/New_York",
+        None,
+    )
+    .await;
     let d = zoned[0]["datetime"].as_str().expect("datetime");
     assert!(d.ends_with("-05:00") || d.ends_with("-04:00"), "{d}");
     let (status, body) = get(&gw, "/chat/api/sessions/lg/log?timezone=Mars/Olympus", None).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid")));
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.starts_with("timezone")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid"))
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("timezone"))
+    );
 
     // A user reads their own session's log only.
-    assert_eq!(get(&gw, "/chat/api/sessions/lg/log", Some(&token)).await.1.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        get(&gw, "/chat/api/sessions/lg/log", Some(&token))
+            .await
+            .1
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
     let stranger = gw.ids.user("u9", "elsewhere", None);
-    assert_eq!(get(&gw, "/chat/api/sessions/lg/log", Some(&stranger)).await.0, 403);
+    assert_eq!(
+        get(&gw, "/chat/api/sessions/lg/log", Some(&stranger))
+            .await
+            .0,
+        403
+    );
     let other_user = gw.ids.user("u-anon", "lg", None);
     assert_eq!(
-        get(&gw, "/chat/api/sessions/lg/log", Some(&other_user)).await.1,
+        get(&gw, "/chat/api/sessions/lg/log", Some(&other_user))
+            .await
+            .1,
         json!([]),
         "another user of the session does not read Ada's private help chat"
     );
