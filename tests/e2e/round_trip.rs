@@ -1,10 +1,25 @@
-//! One message end to end through nginx: the host enables live help, the user chats, the
-//! operator's monitor lists the session (learnt through Redis only) and the reply comes
-//! back.
+//! One conversation end to end through nginx: the host enables live help, an operator makes
+//! themselves available on the monitor, the user chats, the monitor shows the session
+//! (learnt through Redis only) and the reply comes back. Blocking from the monitor ends the
+//! operator's part at once.
 
 use livehelp_e2e::Cluster;
 use livehelp_testkit::{HOST_API_KEY, Identities, WsClient};
-use serde_json::json;
+use serde_json::{Value, json};
+
+async fn row_where(monitor: &mut WsClient, want: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let frame = monitor.next_json().await;
+        let rows = match frame["type"].as_str() {
+            Some("session") => vec![frame["session"].clone()],
+            Some("sessions") => frame["sessions"].as_array().cloned().unwrap_or_default(),
+            _ => continue,
+        };
+        if let Some(row) = rows.into_iter().find(|r| want(r)) {
+            return row;
+        }
+    }
+}
 
 #[actix_web::test]
 async fn a_message_and_its_reply_cross_the_whole_cluster() {
@@ -26,9 +41,20 @@ async fn a_message_and_its_reply_cross_the_whole_cluster() {
         .await
         .expect("monitor");
     monitor.next_of_type("hello").await;
+    let state = monitor.next_of_type("operator.state").await;
+    assert_eq!(state["available"], false);
     assert_eq!(
-        monitor.next_of_type("sessions").await["sessions"],
-        json!([])
+        state["known_roles"],
+        json!(["advocate"]),
+        "roles sessions asked for are offered"
+    );
+    monitor
+        .send_json(json!({"type": "operator.status", "available": true, "roles": ["advocate"]}))
+        .await;
+    let state = monitor.next_of_type("operator.state").await;
+    assert_eq!(
+        (state["available"].as_bool(), &state["roles"]),
+        (Some(true), &json!(["advocate"]))
     );
 
     let mut user = WsClient::connect(
@@ -38,27 +64,25 @@ async fn a_message_and_its_reply_cross_the_whole_cluster() {
     .await
     .expect("user");
     user.next_of_type("hello").await;
+    let standby = row_where(&mut monitor, |r| r["session"] == "e2e-1").await;
+    assert_eq!(
+        (standby["status"].as_str(), standby["title"].as_str()),
+        (Some("standby"), Some("Benefits"))
+    );
     user.send_json(json!({"type": "chat.open"})).await;
     user.send_json(json!({"type": "chat.activate"})).await;
 
-    // The monitor hears of the session through Redis: first as it connects, then as chat
-    // turns on.
-    let row = loop {
-        let frame = monitor.next_of_type("session").await;
-        if frame["session"]["status"] == "on" {
-            break frame["session"].clone();
-        }
-    };
-    assert_eq!(row["session"], "e2e-1");
-    assert_eq!(row["title"], "Benefits");
+    let row = row_where(&mut monitor, |r| r["status"] == "on").await;
     assert_eq!(row["user_name"], "Ada");
+    assert_eq!(row["chats"][0]["conversation"], "e2e-1/u1");
+    assert_eq!(row["chats"][0]["operator"]["name"], "Olivia");
 
     let mut op_chat = WsClient::connect(&cluster.ws_url("/chat/ws"), Some(&operator))
         .await
         .expect("operator chat");
     op_chat.next_of_type("hello").await;
     op_chat
-        .send_json(json!({"type": "chat.open", "session": "e2e-1"}))
+        .send_json(json!({"type": "chat.open", "conversation": "e2e-1/u1"}))
         .await;
 
     user.send_json(json!({"type": "chat.send", "cmid": "c1", "text": "I need help"}))
@@ -67,11 +91,7 @@ async fn a_message_and_its_reply_cross_the_whole_cluster() {
         op_chat.next_of_type("chat.message").await["text"],
         "I need help"
     );
-    op_chat
-        .send_json(
-            json!({"type": "chat.send", "cmid": "r1", "session": "e2e-1", "text": "Olivia here"}),
-        )
-        .await;
+    op_chat.send_json(json!({"type": "chat.send", "cmid": "r1", "conversation": "e2e-1/u1", "text": "Olivia here"})).await;
     let reply = loop {
         let m = user.next_of_type("chat.message").await;
         if m["from"]["kind"] == "operator" {
@@ -81,6 +101,21 @@ async fn a_message_and_its_reply_cross_the_whole_cluster() {
     assert_eq!(reply["text"], "Olivia here");
     assert_eq!(reply["from"]["name"], "Olivia");
 
+    // Block from the monitor: the gateway ends the operator's part at once.
+    monitor
+        .send_json(json!({"type": "session.block", "session": "e2e-1"}))
+        .await;
+    let closed = op_chat.next_of_type("chat.closed").await;
+    assert_eq!(closed["reason"], "blocked");
+    assert_eq!(
+        row_where(&mut monitor, |r| r["blocked"] == true).await["session"],
+        "e2e-1"
+    );
+    monitor
+        .send_json(json!({"type": "session.unblock", "session": "e2e-1"}))
+        .await;
+    row_where(&mut monitor, |r| r["blocked"] == false).await;
+
     // Users are not operators: the monitor refuses them.
     let refused = WsClient::connect(
         &cluster.ws_url("/monitor/ws"),
@@ -88,4 +123,62 @@ async fn a_message_and_its_reply_cross_the_whole_cluster() {
     )
     .await;
     assert_eq!(refused.err().map(|s| s.as_u16()), Some(403));
+}
+
+#[actix_web::test]
+async fn closing_the_last_monitor_signs_the_operator_off() {
+    let cluster = Cluster::start().await.expect("cluster");
+    let ids = Identities::default();
+    let http = reqwest::Client::new();
+    http.put(cluster.url("/chat/api/sessions/e2e-2/status"))
+        .bearer_auth(HOST_API_KEY)
+        .json(&json!({"availability": "available", "mode": "help", "partner_roles": "advocate"}))
+        .send()
+        .await
+        .expect("host api");
+    let operator = ids.operator("o2", Some("Otto"));
+    let monitor_url = cluster.ws_url("/monitor/ws");
+    let mut first = WsClient::connect(&monitor_url, Some(&operator))
+        .await
+        .expect("tab 1");
+    first
+        .send_json(json!({"type": "operator.status", "available": true, "roles": ["advocate"]}))
+        .await;
+    first.next_of_type("operator.state").await;
+    let mut second = WsClient::connect(&monitor_url, Some(&operator))
+        .await
+        .expect("tab 2");
+    second.next_of_type("operator.state").await;
+
+    let mut user = WsClient::connect(
+        &cluster.ws_url("/chat/ws"),
+        Some(&ids.user("u2", "e2e-2", None)),
+    )
+    .await
+    .expect("user");
+    user.send_json(json!({"type": "chat.activate"})).await;
+    let with = loop {
+        let s = user.next_of_type("chat.state").await;
+        if !s["operator"].is_null() {
+            break s;
+        }
+    };
+    assert_eq!(
+        (with["help"].as_u64(), with["operator"]["id"].as_str()),
+        (Some(1), Some("o2")),
+        "two tabs count once"
+    );
+
+    drop(first);
+    drop(second);
+    let alone = loop {
+        let s = user.next_of_type("chat.state").await;
+        if s["operator"].is_null() {
+            break s;
+        }
+    };
+    assert_eq!(
+        (alone["help"].as_u64(), alone["active"].as_bool()),
+        (Some(0), Some(true))
+    );
 }
