@@ -1,6 +1,7 @@
 //! session-monitor: the operators' monitor page (`/monitor/`) and its live session list
 //! (`/monitor/ws`). It learns about sessions only through Redis.
 
+mod board;
 mod page;
 mod socket;
 mod summary;
@@ -10,11 +11,17 @@ use actix_web::web;
 use livehelp_settings::Settings;
 use livehelp_web::{Server, Stopper};
 
+pub use board::Board;
+
 pub const SERVICE: &str = "session-monitor";
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/monitor/", web::get().to(page::monitor_page))
-        .route("/monitor/ws", web::get().to(socket::connect));
+/// Registers the service's routes around the process's session list.
+pub fn routes(board: Board) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    move |cfg| {
+        cfg.app_data(web::Data::new(board.clone()))
+            .route("/monitor/", web::get().to(page::monitor_page))
+            .route("/monitor/ws", web::get().to(socket::connect));
+    }
 }
 
 #[derive(Debug)]
@@ -22,7 +29,9 @@ pub struct Application(Server);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let server = Server::build(SERVICE, settings, routes).await?;
+        let board = Board::new();
+        let server = Server::build(SERVICE, settings, routes(board.clone())).await?;
+        board.start(server.context());
         sweeper::spawn(server.context());
         Ok(Self(server))
     }

@@ -5,43 +5,39 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use livehelp_bus::{ALL_SESSIONS, OperatorStatus};
+use livehelp_bus::OperatorStatus;
 use livehelp_identity::Principal;
 use livehelp_protocol::{
-    ClientFrame, ErrorCode, Hello, HelloYou, PROTOCOL_VERSION, ServerFrame, SessionId, UserId,
+    ClientFrame, ErrorCode, Hello, HelloYou, PROTOCOL_VERSION, ServerFrame, UserId,
 };
 use livehelp_web::ws::{self, Socket};
 use livehelp_web::{ApiError, Context};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::summary;
+use crate::Board;
 
 pub async fn connect(
     ctx: web::Data<Context>,
+    board: web::Data<Board>,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (response, socket, who) =
         ws::upgrade(&req, body, &ctx, |p| matches!(p, Principal::Operator(_)))?;
-    actix_web::rt::spawn(run(ctx.into_inner(), socket, who));
+    let board = board.get_ref().clone();
+    actix_web::rt::spawn(run(ctx.into_inner(), board, socket, who));
     Ok(response)
 }
 
-async fn send_all(ctx: &Context, socket: &mut Socket) {
-    let frame = match summary::load_all(&ctx.bus).await {
-        Ok(sessions) => ServerFrame::Sessions { sessions },
-        Err(e) => ServerFrame::Error(ApiError::from(e).frame()),
-    };
-    socket.send(&frame).await;
-}
-
-async fn send_one(ctx: &Context, socket: &mut Socket, session: SessionId) {
-    let frame = match summary::load(&ctx.bus, &session).await {
-        Ok(Some(row)) => ServerFrame::Session { session: row },
-        Ok(None) => ServerFrame::SessionGone { session },
-        Err(e) => ServerFrame::Error(ApiError::from(e).frame()),
-    };
-    socket.send(&frame).await;
+/// Sends the whole list as it is now; returns the updates that follow it.
+async fn send_snapshot(
+    board: &Board,
+    socket: &mut Socket,
+) -> broadcast::Receiver<Arc<ServerFrame>> {
+    let (sessions, updates) = board.snapshot();
+    socket.send(&ServerFrame::Sessions { sessions }).await;
+    updates
 }
 
 /// Sends the operator's own state unless it is what they last saw.
@@ -103,13 +99,11 @@ async fn apply(ctx: &Context, operator: &UserId, frame: ClientFrame) -> Result<(
     }
 }
 
-async fn run(ctx: Arc<Context>, mut socket: Socket, who: Principal) {
+async fn run(ctx: Arc<Context>, board: Board, mut socket: Socket, who: Principal) {
     let heartbeat = Duration::from_secs(ctx.settings.limits.heartbeat_seconds);
     let connection = uuid::Uuid::new_v4().to_string();
     let operator = who.id().clone();
-    let mut changes = ctx.bus.hub().subscribe(ctx.bus.monitor_channel()).await;
     let mut operators = ctx.bus.hub().subscribe(ctx.bus.operators_channel()).await;
-    let mut generation = ctx.bus.hub().generation();
     socket
         .send(&ServerFrame::Hello(Hello {
             protocol: PROTOCOL_VERSION,
@@ -136,31 +130,25 @@ async fn run(ctx: Arc<Context>, mut socket: Socket, who: Principal) {
     }
     let mut last_state = None;
     send_operator_state(&ctx, &mut socket, &operator, &mut last_state).await;
-    send_all(&ctx, &mut socket).await;
+    let mut updates = send_snapshot(&board, &mut socket).await;
     let mut presence = tokio::time::interval(heartbeat);
     presence.tick().await;
     while socket.is_open() {
         let event = tokio::select! {
             event = socket.recv() => event,
-            change = changes.recv() => {
-                match change {
-                    Ok(p) if p.payload.as_ref() == ALL_SESSIONS.as_bytes() => send_all(&ctx, &mut socket).await,
-                    Ok(p) => match std::str::from_utf8(&p.payload).ok().and_then(|s| SessionId::parse(s).ok()) {
-                        Some(session) => send_one(&ctx, &mut socket, session).await,
-                        None => tracing::error!("undecodable monitor payload"),
-                    },
-                    // Missed changes: the whole list is the simplest correct answer.
-                    Err(RecvError::Lagged(_)) => send_all(&ctx, &mut socket).await,
+            update = updates.recv() => {
+                match update {
+                    Ok(frame) => {
+                        socket.send(&frame).await;
+                    }
+                    // Fell behind: the whole list again is the simplest correct answer.
+                    Err(RecvError::Lagged(_)) => updates = send_snapshot(&board, &mut socket).await,
                     Err(RecvError::Closed) => break,
                 }
                 continue;
             }
             _ = operators.recv() => {
                 send_operator_state(&ctx, &mut socket, &operator, &mut last_state).await;
-                continue;
-            }
-            Ok(()) = generation.changed() => {
-                send_all(&ctx, &mut socket).await;
                 continue;
             }
             _ = presence.tick() => {
