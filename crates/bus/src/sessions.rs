@@ -236,6 +236,21 @@ impl Bus {
         self.notify_monitor(session).await
     }
 
+    /// When a user of the session was last seen (ms), if ever.
+    pub async fn last_seen(&self, session: &SessionId) -> Result<Option<u64>, BusError> {
+        let live = self.keys.live_sessions();
+        let score: Option<f64> = self
+            .run(async |c| {
+                redis::cmd("ZSCORE")
+                    .arg(&live)
+                    .arg(session.as_str())
+                    .query_async(c)
+                    .await
+            })
+            .await?;
+        Ok(score.map(|s| s as u64))
+    }
+
     /// Sessions whose user was seen at or after `since_ms`, most recent first.
     pub async fn live_sessions(&self, since_ms: u64) -> Result<Vec<SessionId>, BusError> {
         let live = self.keys.live_sessions();

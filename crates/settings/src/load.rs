@@ -114,6 +114,9 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
             "frames_per_second must be at least 1 and frames_burst at least frames_per_second",
         ));
     }
+    if s.limits.presence_seconds == 0 {
+        return Err(invalid("limits.presence_seconds", "must be at least 1"));
+    }
     if s.limits.heartbeat_seconds == 0 {
         return Err(invalid("limits.heartbeat_seconds", "must be at least 1"));
     }

@@ -49,6 +49,7 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     pub client_queue: usize,
     pub heartbeat_seconds: u64,
+    pub presence_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

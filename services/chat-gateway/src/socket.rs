@@ -60,6 +60,7 @@ struct Connection {
 
 async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
     let heartbeat = Duration::from_secs(ctx.settings.limits.heartbeat_seconds);
+    let renew = Duration::from_secs(ctx.settings.limits.presence_seconds);
     let (follows, mut deliveries) = Follows::new(ctx.settings.limits.client_queue);
     let mut generation = ctx.bus.hub().generation();
     let chat = &ctx.settings.chat;
@@ -92,10 +93,10 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
         c.follows
             .follow(&c.ctx.bus, c.ctx.bus.operators_channel())
             .await;
-        c.refresh_presence(heartbeat * 3).await;
+        c.refresh_presence(renew * 3).await;
         c.refresh_state().await;
     }
-    let mut presence = tokio::time::interval(heartbeat);
+    let mut presence = tokio::time::interval(renew);
     presence.tick().await;
     while c.socket.is_open() {
         let event = tokio::select! {
@@ -109,7 +110,7 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
                 continue;
             }
             _ = presence.tick() => {
-                c.refresh_presence(heartbeat * 3).await;
+                c.refresh_presence(renew * 3).await;
                 continue;
             }
         };

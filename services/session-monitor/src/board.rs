@@ -162,11 +162,12 @@ impl Board {
 
     async fn reload_all(&self, bus: &Bus) -> Result<(), BusError> {
         let mut parts = HashMap::new();
+        let now = now_ms();
         for session in bus
-            .live_sessions(now_ms().saturating_sub(OFFLINE_WINDOW_MS))
+            .live_sessions(now.saturating_sub(OFFLINE_WINDOW_MS))
             .await?
         {
-            if let Some(p) = summary::fetch(bus, &session).await? {
+            if let Some(p) = summary::fetch(bus, &session, now).await? {
                 parts.insert(session, p);
             }
         }
@@ -193,7 +194,7 @@ impl Board {
     }
 
     async fn reload_one(&self, bus: &Bus, session: SessionId) -> Result<(), BusError> {
-        let fetched = summary::fetch(bus, &session).await?;
+        let fetched = summary::fetch(bus, &session, now_ms()).await?;
         let row = match &fetched {
             Some(parts) => {
                 let (counts, names) = Self::context_for(bus, std::iter::once(parts)).await?;

@@ -116,7 +116,8 @@ async fn run(ctx: Arc<Context>, board: Board, mut socket: Socket, who: Principal
             heartbeat_seconds: heartbeat.as_secs(),
         }))
         .await;
-    let ttl_ms = (heartbeat * 3).as_millis() as u64;
+    let renew = Duration::from_secs(ctx.settings.limits.presence_seconds);
+    let ttl_ms = (renew * 3).as_millis() as u64;
     match ctx
         .bus
         .operator_connected(&operator, who.name(), &connection, ttl_ms)
@@ -131,7 +132,7 @@ async fn run(ctx: Arc<Context>, board: Board, mut socket: Socket, who: Principal
     let mut last_state = None;
     send_operator_state(&ctx, &mut socket, &operator, &mut last_state).await;
     let mut updates = send_snapshot(&board, &mut socket).await;
-    let mut presence = tokio::time::interval(heartbeat);
+    let mut presence = tokio::time::interval(renew);
     presence.tick().await;
     while socket.is_open() {
         let event = tokio::select! {

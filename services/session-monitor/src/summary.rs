@@ -81,8 +81,17 @@ impl RowParts {
     }
 }
 
-/// A session's parts, or `None` when the host made it invisible.
-pub async fn fetch(bus: &Bus, session: &SessionId) -> Result<Option<RowParts>, BusError> {
+/// A session's parts, or `None` when it is not listed: the host made it invisible, or no
+/// user of it was seen within the offline window.
+pub async fn fetch(
+    bus: &Bus,
+    session: &SessionId,
+    now_ms: u64,
+) -> Result<Option<RowParts>, BusError> {
+    let seen = bus.last_seen(session).await?;
+    if seen.is_none_or(|t| t < now_ms.saturating_sub(OFFLINE_WINDOW_MS)) {
+        return Ok(None);
+    }
     let record = bus.session_record(session).await?;
     if record.status.availability == Availability::Unavailable {
         return Ok(None);
@@ -90,4 +99,72 @@ pub async fn fetch(bus: &Bus, session: &SessionId) -> Result<Option<RowParts>, B
     let mut chats: Vec<ChatRecord> = bus.chat_records(session).await?.into_values().collect();
     chats.sort_by(|a, b| a.conversation.cmp(&b.conversation));
     Ok(Some(RowParts { record, chats }))
+}
+
+#[cfg(test)]
+mod tests {
+    use livehelp_protocol::{ConversationId, LiveHelpStatus};
+
+    use super::*;
+
+    fn record(availability: Availability, mode: Mode, online: bool) -> SessionRecord {
+        let session = SessionId::parse("s").expect("id");
+        let mut status = LiveHelpStatus::new(session);
+        status.availability = availability;
+        status.mode = mode;
+        SessionRecord {
+            status,
+            user_name: None,
+            blocked: false,
+            users_online: if online {
+                vec![UserId::parse("u").expect("id")]
+            } else {
+                vec![]
+            },
+        }
+    }
+
+    fn chat(group: bool, active: bool, operator: Option<&str>) -> ChatRecord {
+        let s = SessionId::parse("s").expect("id");
+        ChatRecord {
+            active,
+            conversation: if group {
+                ConversationId::group(s)
+            } else {
+                ConversationId::private(s, UserId::parse("u").expect("id"))
+            },
+            operator: operator.map(|o| UserId::parse(o).expect("id")),
+            user_name: None,
+        }
+    }
+
+    #[test]
+    fn every_indicator_follows_its_definition() {
+        use SessionStatus::*;
+        let help = record(Availability::Available, Mode::Help, true);
+        assert_eq!(status(&help, &[], 0), Waiting, "nobody qualifies");
+        assert_eq!(
+            status(&help, &[], 1),
+            Standby,
+            "a partner is available, chat not on"
+        );
+        assert_eq!(
+            status(&help, &[chat(false, true, None)], 0),
+            Waiting,
+            "chat on, still queued"
+        );
+        assert_eq!(status(&help, &[chat(false, true, Some("o"))], 1), On);
+        assert_eq!(
+            status(&help, &[chat(false, false, None)], 1),
+            Standby,
+            "chat turned off"
+        );
+        let peer = record(Availability::Available, Mode::Peer, true);
+        assert_eq!(status(&peer, &[], 0), Standby, "peers need no operator");
+        assert_eq!(status(&peer, &[chat(true, true, None)], 0), On);
+        let observe = record(Availability::ObserveOnly, Mode::Help, true);
+        assert_eq!(status(&observe, &[chat(false, true, Some("o"))], 1), Off);
+        let gone = record(Availability::Available, Mode::Help, false);
+        assert_eq!(status(&gone, &[chat(false, true, Some("o"))], 1), Offline);
+    }
 }

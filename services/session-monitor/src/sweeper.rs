@@ -8,8 +8,7 @@ use std::time::Duration;
 use livehelp_web::Context;
 
 pub fn spawn(ctx: Arc<Context>) {
-    let every =
-        Duration::from_secs(ctx.settings.limits.heartbeat_seconds).min(Duration::from_secs(5));
+    let every = Duration::from_secs(ctx.settings.limits.presence_seconds);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {

@@ -1,0 +1,260 @@
+//! session-monitor against a real Redis: who may open it, the list across two instances,
+//! every status indicator as sessions change, presence that lapses, block seen everywhere.
+
+use std::time::Duration;
+
+use livehelp_bus::{Bus, Keyspace};
+use livehelp_protocol::{ConversationId, PartnerRole, SessionId, StatusPatch, UserId};
+use livehelp_settings::Settings;
+use livehelp_testkit::{Identities, RedisServer, WsClient, test_settings};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use session_monitor::Application;
+
+struct Monitors {
+    ports: Vec<u16>,
+    bus: Bus,
+    ids: Identities,
+    _redis: RedisServer,
+}
+
+impl Monitors {
+    /// `instances` session-monitors on one Redis and key prefix.
+    async fn start(instances: usize, tune: impl Fn(&mut Settings)) -> Self {
+        let redis = RedisServer::start().expect("redis");
+        let mut settings = test_settings(&redis.url(), None);
+        tune(&mut settings);
+        let mut ports = Vec::new();
+        for _ in 0..instances {
+            let app = Application::build(settings.clone()).await.expect("build");
+            ports.push(app.port());
+            actix_web::rt::spawn(app.run_until_stopped());
+        }
+        let bus = Bus::connect(
+            settings.redis.url.expose_secret(),
+            Keyspace::new(settings.redis.key_prefix.clone()),
+            4,
+            Duration::from_secs(2),
+        )
+        .expect("bus");
+        Self {
+            ports,
+            bus,
+            ids: Identities::default(),
+            _redis: redis,
+        }
+    }
+
+    fn url(&self, instance: usize) -> String {
+        format!("ws://127.0.0.1:{}/monitor/ws", self.ports[instance])
+    }
+
+    async fn operator(&self, instance: usize, id: &str) -> WsClient {
+        let token = self.ids.operator(id, Some(id));
+        let mut ws = WsClient::connect(&self.url(instance), Some(&token))
+            .await
+            .expect("monitor");
+        ws.next_of_type("hello").await;
+        ws
+    }
+
+    /// The host enables help for a session and its user connects (what chat-gateway records).
+    async fn user_arrives(&self, session: &str, user: &str) {
+        let s = SessionId::parse(session).expect("id");
+        let patch: StatusPatch = serde_json::from_value(json!({
+            "availability": "available", "mode": "help", "partner_roles": "advocate", "title": "T"
+        }))
+        .expect("patch");
+        self.bus.update_status(&s, patch).await.expect("status");
+        let u = UserId::parse(user).expect("id");
+        self.bus
+            .user_connected(&s, &u, "conn-1", Some(user), 60_000)
+            .await
+            .expect("presence");
+    }
+}
+
+/// Waits for the row of `session` to satisfy `want`, from `sessions` or `session` frames.
+async fn row(ws: &mut WsClient, session: &str, want: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let frame = ws.next_json().await;
+        let rows = match frame["type"].as_str() {
+            Some("session") => vec![frame["session"].clone()],
+            Some("sessions") => frame["sessions"].as_array().cloned().unwrap_or_default(),
+            _ => continue,
+        };
+        if let Some(r) = rows
+            .into_iter()
+            .find(|r| r["session"] == session && want(r))
+        {
+            return r;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn only_operators_open_the_monitor() {
+    let m = Monitors::start(1, |_| {}).await;
+    let refused = |t: String| {
+        let url = m.url(0);
+        async move {
+            WsClient::connect(&url, Some(&t))
+                .await
+                .err()
+                .map(|s| s.as_u16())
+        }
+    };
+    assert_eq!(refused(m.ids.user("u", "s", None)).await, Some(403));
+    assert_eq!(refused(m.ids.staff("clerk")).await, Some(403));
+    let page = reqwest::get(format!("http://127.0.0.1:{}/monitor/", m.ports[0]))
+        .await
+        .expect("page");
+    assert!(
+        page.text()
+            .await
+            .expect("text")
+            .contains("Live help monitor")
+    );
+}
+
+#[actix_web::test]
+async fn the_list_walks_through_every_indicator_on_two_instances() {
+    let m = Monitors::start(2, |_| {}).await;
+    let mut first = m.operator(0, "o-first").await;
+    let mut second = m.operator(1, "o-second").await;
+
+    m.user_arrives("w1", "u1").await;
+    for ws in [&mut first, &mut second] {
+        // Nobody serves advocate yet.
+        row(ws, "w1", |r| r["status"] == "waiting").await;
+    }
+
+    // o-first becomes available for advocate: standby everywhere.
+    first
+        .send_json(json!({"type": "operator.status", "available": true, "roles": ["advocate"]}))
+        .await;
+    for ws in [&mut first, &mut second] {
+        row(ws, "w1", |r| r["status"] == "standby").await;
+    }
+
+    // The user turns chat on (as chat-gateway does): on, with o-first attached.
+    let s = SessionId::parse("w1").expect("id");
+    let u = UserId::parse("u1").expect("id");
+    let roles = [PartnerRole::parse("advocate").expect("role")];
+    m.bus
+        .activate(
+            &ConversationId::private(s.clone(), u.clone()),
+            &u,
+            Some("u1"),
+            &roles,
+            5,
+        )
+        .await
+        .expect("activate");
+    for ws in [&mut first, &mut second] {
+        let on = row(ws, "w1", |r| r["status"] == "on").await;
+        assert_eq!(on["chats"][0]["operator"]["id"], "o-first");
+    }
+
+    // Block from the second instance shows on the first.
+    second
+        .send_json(json!({"type": "session.block", "session": "w1"}))
+        .await;
+    row(&mut first, "w1", |r| r["blocked"] == true).await;
+
+    // The user leaves: offline, and the row stays.
+    m.bus
+        .user_disconnected(&s, &u, "conn-1")
+        .await
+        .expect("leave");
+    for ws in [&mut first, &mut second] {
+        row(ws, "w1", |r| r["status"] == "offline").await;
+    }
+
+    // Observe-only sessions are off; unavailable ones leave the list.
+    m.bus
+        .user_connected(&s, &u, "conn-2", Some("u1"), 60_000)
+        .await
+        .expect("back");
+    let patch: StatusPatch =
+        serde_json::from_value(json!({"availability": "observeonly"})).expect("patch");
+    m.bus.update_status(&s, patch).await.expect("status");
+    row(&mut first, "w1", |r| r["status"] == "off").await;
+    let patch: StatusPatch =
+        serde_json::from_value(json!({"availability": "unavailable"})).expect("patch");
+    m.bus.update_status(&s, patch).await.expect("status");
+    loop {
+        let f = first.next_json().await;
+        if f["type"] == "session.gone" {
+            assert_eq!(f["session"], "w1");
+            break;
+        }
+    }
+}
+
+#[actix_web::test]
+async fn tabs_of_one_operator_share_their_status_and_presence_lapses_when_they_vanish() {
+    let m = Monitors::start(1, |s| s.limits.presence_seconds = 1).await;
+    m.user_arrives("r1", "u1").await;
+    let mut tab1 = m.operator(0, "o-1").await;
+    let mut tab2 = m.operator(0, "o-1").await;
+    tab1.send_json(json!({"type": "operator.status", "available": true, "roles": ["advocate"]}))
+        .await;
+    loop {
+        let s = tab2.next_of_type("operator.state").await;
+        if s["available"] == true {
+            assert_eq!(s["roles"], json!(["advocate"]));
+            assert_eq!(s["known_roles"], json!(["advocate"]));
+            break;
+        }
+    }
+    let roles = [PartnerRole::parse("advocate").expect("role")];
+    assert_eq!(
+        m.bus.count_qualifying(&roles).await.expect("count"),
+        1,
+        "two tabs count once"
+    );
+
+    // A monitor that vanishes without closing (a crashed browser): only its renewals stop.
+    let ghost = UserId::parse("o-ghost").expect("id");
+    m.bus
+        .operator_connected(&ghost, Some("Ghost"), "crashed-tab", 1_000)
+        .await
+        .expect("presence");
+    m.bus
+        .set_operator_status(
+            &ghost,
+            &livehelp_bus::OperatorStatus {
+                available: true,
+                roles: roles.to_vec(),
+            },
+        )
+        .await
+        .expect("status");
+    assert_eq!(m.bus.count_qualifying(&roles).await.expect("count"), 2);
+    let mut lapsed = false;
+    for _ in 0..100 {
+        if m.bus.count_qualifying(&roles).await.expect("count") == 1
+            && m.bus.expired_operators().await.expect("sweep").is_empty()
+        {
+            lapsed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        lapsed,
+        "the crashed operator stops counting and is signed off"
+    );
+
+    // Closing both tabs signs o-1 off at once.
+    drop(tab1);
+    drop(tab2);
+    for _ in 0..100 {
+        if m.bus.count_qualifying(&roles).await.expect("count") == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("o-1 still counts after closing every tab");
+}
