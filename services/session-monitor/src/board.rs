@@ -45,16 +45,18 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-impl Board {
+impl Default for Board {
     /// An empty list; [`Board::start`] fills it and keeps it current.
-    pub fn new() -> Self {
+    fn default() -> Self {
         let (updates, _) = broadcast::channel(UPDATES_CAPACITY);
         Self {
             rows: Arc::default(),
             updates,
         }
     }
+}
 
+impl Board {
     /// Starts the task that keeps the list; it lives as long as the runtime.
     pub fn start(&self, ctx: Arc<Context>) {
         tokio::spawn(self.clone().follow(ctx));

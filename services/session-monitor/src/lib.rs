@@ -29,7 +29,7 @@ pub struct Application(Server);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let board = Board::new();
+        let board = Board::default();
         let server = Server::build(SERVICE, settings, routes(board.clone())).await?;
         board.start(server.context());
         sweeper::spawn(server.context());
