@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use livehelp_protocol::{PartnerRole, UserId};
+use livehelp_protocol::{PartnerRole, PhoneNumber, UserId};
 
 use crate::sessions::now_ms;
 use crate::{Bus, BusError};
@@ -195,6 +195,49 @@ impl Bus {
             available: available.as_deref() == Some("1"),
             roles,
         })
+    }
+
+    /// Sets or clears the number the operator's calls are forwarded to.
+    pub async fn set_operator_phone(
+        &self,
+        operator: &UserId,
+        phone: Option<&PhoneNumber>,
+    ) -> Result<(), BusError> {
+        let hash = self.keys.operator(operator);
+        self.run(async |c| match phone {
+            Some(p) => {
+                redis::cmd("HSET")
+                    .arg(&hash)
+                    .arg("phone")
+                    .arg(p.as_str())
+                    .query_async::<i64>(c)
+                    .await
+            }
+            None => {
+                redis::cmd("HDEL")
+                    .arg(&hash)
+                    .arg("phone")
+                    .query_async::<i64>(c)
+                    .await
+            }
+        })
+        .await?;
+        self.notify_operators_changed().await
+    }
+
+    pub async fn operator_phone(&self, operator: &UserId) -> Result<Option<PhoneNumber>, BusError> {
+        let hash = self.keys.operator(operator);
+        let phone: Option<String> = self
+            .run(async |c| {
+                redis::cmd("HGET")
+                    .arg(&hash)
+                    .arg("phone")
+                    .query_async(c)
+                    .await
+            })
+            .await?;
+        // Stored numbers were checked on the way in.
+        Ok(phone.and_then(|p| PhoneNumber::parse(&p).ok()))
     }
 
     pub async fn operator_name(&self, operator: &UserId) -> Result<Option<String>, BusError> {

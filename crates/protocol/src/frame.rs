@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ChatMessage, ClientMessageId, ConversationId, ErrorCode, ErrorFrame, MessageId, MessageText,
-    Mode, PartnerRole, Sender, SenderKind, SessionId, SessionSummary, UserId,
+    Mode, PartnerRole, PhoneNumber, Sender, SenderKind, SessionId, SessionSummary, UserId,
 };
 
 /// What a browser may send.
@@ -50,6 +50,10 @@ pub enum ClientFrame {
         available: bool,
         roles: Vec<PartnerRole>,
     },
+    /// Operator, on the monitor socket: the number calls are forwarded to (E.164), or
+    /// `null` to clear it.
+    #[serde(rename = "operator.phone")]
+    OperatorPhone { phone: Option<String> },
     /// Operator, on the monitor socket: end every help chat of a session and refuse new
     /// ones until unblocked.
     #[serde(rename = "session.block")]
@@ -70,6 +74,7 @@ impl ClientFrame {
             Self::ChatTyping { .. } => "chat.typing",
             Self::ChatRead { .. } => "chat.read",
             Self::OperatorStatus { .. } => "operator.status",
+            Self::OperatorPhone { .. } => "operator.phone",
             Self::SessionBlock { .. } => "session.block",
             Self::SessionUnblock { .. } => "session.unblock",
         }
@@ -189,6 +194,7 @@ pub enum ServerFrame {
         available: bool,
         roles: Vec<PartnerRole>,
         known_roles: Vec<PartnerRole>,
+        phone: Option<PhoneNumber>,
     },
     #[serde(rename = "error")]
     Error(ErrorFrame),

@@ -9,6 +9,7 @@ mod error;
 mod frame;
 mod id;
 mod monitor;
+mod phone;
 mod status;
 
 pub use chat::{ChatMessage, MessageId, MessageText, Profile, Sender, SenderKind};
@@ -19,6 +20,7 @@ pub use frame::{
 };
 pub use id::{ClientMessageId, IdError, PartnerRole, SessionId, UserId};
 pub use monitor::{ChatSummary, SessionStatus, SessionSummary};
+pub use phone::{PhoneError, PhoneNumber};
 pub use status::{
     Availability, LiveHelpStatus, MAX_ROLES, MAX_TITLE_LEN, Mode, Roles, StatusPatch,
 };

@@ -114,6 +114,21 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
             "frames_per_second must be at least 1 and frames_burst at least frames_per_second",
         ));
     }
+    if !(s.monitor.join_url.starts_with('/')
+        || s.monitor.join_url.starts_with("https://")
+        || s.monitor.join_url.starts_with("http://"))
+    {
+        return Err(invalid(
+            "monitor.join_url",
+            "must be a path (/...) or an http(s) URL",
+        ));
+    }
+    if !(5..=600).contains(&s.monitor.join_link_seconds) {
+        return Err(invalid(
+            "monitor.join_link_seconds",
+            "must be between 5 and 600",
+        ));
+    }
     if s.limits.presence_seconds == 0 {
         return Err(invalid("limits.presence_seconds", "must be at least 1"));
     }

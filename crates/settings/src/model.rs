@@ -12,6 +12,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub limits: Limits,
     pub chat: ChatSettings,
+    pub monitor: MonitorSettings,
     pub log: LogSettings,
     pub voice: VoiceSettings,
 }
@@ -58,6 +59,13 @@ pub struct ChatSettings {
     pub max_chats_per_operator: usize,
     pub frames_per_second: u32,
     pub frames_burst: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorSettings {
+    pub join_url: String,
+    pub join_link_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -40,4 +40,9 @@ pub fn describe_all() {
         "Time to store and publish one chat message in Redis."
     );
     describe_counter!("livehelp_voice_calls", "Incoming voice calls, by outcome.");
+    describe_counter!("livehelp_joins", "Join links issued to operators.");
+    describe_counter!(
+        "livehelp_ws_floods_closed",
+        "Connections closed for flooding chat frames."
+    );
 }

@@ -400,6 +400,7 @@ impl Connection {
                     .map_err(unavailable)
             }
             ClientFrame::OperatorStatus { .. }
+            | ClientFrame::OperatorPhone { .. }
             | ClientFrame::SessionBlock { .. }
             | ClientFrame::SessionUnblock { .. } => {
                 refuse(ErrorCode::BadFrame, "monitor frames go to /monitor/ws")

@@ -2,6 +2,7 @@
 //! (`/monitor/ws`). It learns about sessions only through Redis.
 
 mod board;
+mod join;
 mod page;
 mod socket;
 mod summary;
@@ -20,7 +21,11 @@ pub fn routes(board: Board) -> impl Fn(&mut web::ServiceConfig) + Clone + Send +
     move |cfg| {
         cfg.app_data(web::Data::new(board.clone()))
             .route("/monitor/", web::get().to(page::monitor_page))
-            .route("/monitor/ws", web::get().to(socket::connect));
+            .route("/monitor/ws", web::get().to(socket::connect))
+            .route(
+                "/monitor/api/sessions/{session}/join",
+                web::post().to(join::join_link),
+            );
     }
 }
 

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use livehelp_bus::OperatorStatus;
 use livehelp_identity::Principal;
 use livehelp_protocol::{
-    ClientFrame, ErrorCode, Hello, HelloYou, PROTOCOL_VERSION, ServerFrame, UserId,
+    ClientFrame, ErrorCode, Hello, HelloYou, PROTOCOL_VERSION, PhoneNumber, ServerFrame, UserId,
 };
 use livehelp_web::ws::{self, Socket};
 use livehelp_web::{ApiError, Context};
@@ -47,16 +47,24 @@ async fn send_operator_state(
     operator: &UserId,
     last: &mut Option<ServerFrame>,
 ) {
-    let frame = match (
+    let (status, roles, phone) = (
         ctx.bus.operator_status(operator).await,
         ctx.bus.recent_roles().await,
-    ) {
-        (Ok(status), Ok(known_roles)) => ServerFrame::OperatorState {
-            available: status.available,
-            roles: status.roles,
-            known_roles,
-        },
-        (Err(e), _) | (_, Err(e)) => {
+        ctx.bus.operator_phone(operator).await,
+    );
+    let frame = match (status, roles, phone) {
+        (Ok(status), Ok(mut known_roles), Ok(phone)) => {
+            known_roles.extend(status.roles.iter().cloned());
+            known_roles.sort();
+            known_roles.dedup();
+            ServerFrame::OperatorState {
+                available: status.available,
+                roles: status.roles,
+                known_roles,
+                phone,
+            }
+        }
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             socket
                 .send(&ServerFrame::Error(ApiError::from(e).frame()))
                 .await;
@@ -81,6 +89,17 @@ async fn apply(ctx: &Context, operator: &UserId, frame: ClientFrame) -> Result<(
             ctx.bus
                 .set_operator_status(operator, &OperatorStatus { available, roles })
                 .await?;
+            Ok(())
+        }
+        ClientFrame::OperatorPhone { phone } => {
+            let phone = match phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                Some(raw) => Some(
+                    PhoneNumber::parse(raw)
+                        .map_err(|e| ApiError::invalid(format!("phone: {e}")))?,
+                ),
+                None => None,
+            };
+            ctx.bus.set_operator_phone(operator, phone.as_ref()).await?;
             Ok(())
         }
         ClientFrame::SessionBlock { session } | ClientFrame::SessionUnblock { session } => {

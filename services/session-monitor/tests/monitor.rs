@@ -258,3 +258,85 @@ async fn tabs_of_one_operator_share_their_status_and_presence_lapses_when_they_v
     }
     panic!("o-1 still counts after closing every tab");
 }
+
+#[actix_web::test]
+async fn phone_numbers_must_be_e164_and_clearing_removes_them() {
+    let m = Monitors::start(1, |_| {}).await;
+    let mut op = m.operator(0, "o-p").await;
+    assert_eq!(
+        op.next_of_type("operator.state").await["phone"],
+        json!(null)
+    );
+    op.send_json(json!({"type": "operator.phone", "phone": "555-1234"}))
+        .await;
+    let e = op.next_of_type("error").await;
+    assert_eq!(e["code"], "invalid");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("phone: must be in E.164 form")),
+        "{e}"
+    );
+    op.send_json(json!({"type": "operator.phone", "phone": "+12025550123"}))
+        .await;
+    assert_eq!(
+        op.next_of_type("operator.state").await["phone"],
+        "+12025550123"
+    );
+    op.send_json(json!({"type": "operator.phone", "phone": null}))
+        .await;
+    assert_eq!(
+        op.next_of_type("operator.state").await["phone"],
+        json!(null)
+    );
+}
+
+#[actix_web::test]
+async fn operators_get_signed_single_use_join_links() {
+    let m = Monitors::start(1, |_| {}).await;
+    m.user_arrives("j1", "u1").await;
+    let http = reqwest::Client::new();
+    let url = format!(
+        "http://127.0.0.1:{}/monitor/api/sessions/j1/join",
+        m.ports[0]
+    );
+    let ask = |token: String| http.post(&url).bearer_auth(token).send();
+
+    let answer = ask(m.ids.operator("o-j", Some("Jo"))).await.expect("http");
+    assert_eq!(answer.status(), 200);
+    let body: Value = answer.json().await.expect("json");
+    let link = body["url"].as_str().expect("url");
+    let token = link
+        .strip_prefix("/livehelp/join?token=")
+        .expect("the configured join url");
+    let secret = secrecy::SecretString::from(livehelp_testkit::JWT_SECRET);
+    let claims = livehelp_identity::JoinClaims::verify(token, &secret).expect("a valid join token");
+    assert_eq!(
+        (
+            claims.sub.as_str(),
+            claims.sid.as_str(),
+            claims.name.as_deref()
+        ),
+        ("o-j", "j1", Some("Jo"))
+    );
+    assert!(claims.exp - claims.iat <= 60);
+
+    let second: Value = ask(m.ids.operator("o-j", Some("Jo")))
+        .await
+        .expect("http")
+        .json()
+        .await
+        .expect("json");
+    assert_ne!(
+        second["url"], body["url"],
+        "every link is unique (its own jti)"
+    );
+    assert_eq!(
+        ask(m.ids.user("u1", "j1", None))
+            .await
+            .expect("http")
+            .status(),
+        403
+    );
+    assert_eq!(http.post(&url).send().await.expect("http").status(), 401);
+}
