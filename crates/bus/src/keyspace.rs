@@ -103,6 +103,11 @@ impl Keyspace {
         format!("{}:operator:{o}:chats", self.prefix)
     }
 
+    /// Set: offline sessions the operator dismissed from their list.
+    pub fn operator_dismissed(&self, o: &UserId) -> String {
+        format!("{}:operator:{o}:dismissed", self.prefix)
+    }
+
     /// Hash: one operator's name, availability and roles.
     pub fn operator(&self, o: &UserId) -> String {
         format!("{}:operator:{o}", self.prefix)

@@ -240,6 +240,41 @@ impl Bus {
         Ok(phone.and_then(|p| PhoneNumber::parse(&p).ok()))
     }
 
+    /// Offline sessions the operator dismissed.
+    pub async fn dismissed(
+        &self,
+        operator: &UserId,
+    ) -> Result<Vec<livehelp_protocol::SessionId>, BusError> {
+        let key = self.keys.operator_dismissed(operator);
+        let ids: Vec<String> = self
+            .run(async |c| redis::cmd("SMEMBERS").arg(&key).query_async(c).await)
+            .await?;
+        Ok(ids
+            .into_iter()
+            .filter_map(|s| livehelp_protocol::SessionId::parse(s).ok())
+            .collect())
+    }
+
+    /// Dismisses (or, when the user came back, restores) a session in the operator's list.
+    pub async fn set_dismissed(
+        &self,
+        operator: &UserId,
+        session: &livehelp_protocol::SessionId,
+        dismissed: bool,
+    ) -> Result<(), BusError> {
+        let key = self.keys.operator_dismissed(operator);
+        let cmd = if dismissed { "SADD" } else { "SREM" };
+        self.run(async |c| {
+            redis::cmd(cmd)
+                .arg(&key)
+                .arg(session.as_str())
+                .query_async::<i64>(c)
+                .await
+        })
+        .await
+        .map(|_| ())
+    }
+
     pub async fn operator_name(&self, operator: &UserId) -> Result<Option<String>, BusError> {
         let hash = self.keys.operator(operator);
         let name: Option<String> = self

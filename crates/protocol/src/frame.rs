@@ -60,6 +60,9 @@ pub enum ClientFrame {
     SessionBlock { session: SessionId },
     #[serde(rename = "session.unblock")]
     SessionUnblock { session: SessionId },
+    /// Operator, on the monitor socket: hide an offline row until its user comes back.
+    #[serde(rename = "session.dismiss")]
+    SessionDismiss { session: SessionId },
 }
 
 impl ClientFrame {
@@ -77,6 +80,7 @@ impl ClientFrame {
             Self::OperatorPhone { .. } => "operator.phone",
             Self::SessionBlock { .. } => "session.block",
             Self::SessionUnblock { .. } => "session.unblock",
+            Self::SessionDismiss { .. } => "session.dismiss",
         }
     }
 }

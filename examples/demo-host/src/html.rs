@@ -139,6 +139,28 @@ fn staff_notice(v: &Visitor) -> String {
     }
 }
 
+/// The path of the link that lets someone else join the interview session `sid`.
+pub fn invite_path(sid: &str) -> String {
+    format!("/interview/join/{sid}")
+}
+
+/// On the pages of a multi-user interview: the link others follow to join it.
+fn invite(v: &Visitor) -> String {
+    if !v.multi {
+        return String::new();
+    }
+    format!(
+        "<section aria-labelledby=\"invite-heading\">\n\
+         <h2 id=\"invite-heading\">Invite someone</h2>\n\
+         <p id=\"invite-help\">Send this link to the people filling in this interview with \
+         you.</p>\n\
+         <p><label for=\"invite-link\">Invite link</label>\n\
+         <input type=\"text\" id=\"invite-link\" value=\"{link}\" readonly \
+         aria-describedby=\"invite-help\"></p>\n</section>\n",
+        link = escape(&invite_path(&v.sid)),
+    )
+}
+
 fn step_header(step: u8) -> String {
     format!("<p>Step {step} of 3</p>\n")
 }
@@ -155,9 +177,10 @@ pub fn step_name(v: &Visitor, name: &str, multi: bool, error: Option<&str>) -> S
          autocomplete=\"name\" required{attrs}></p>\n\
          <p><input type=\"checkbox\" id=\"multi\" name=\"multi\" value=\"yes\"{checked}>\n\
          <label for=\"multi\">Several people will fill in this interview together</label></p>\n\
-         <p><button type=\"submit\">Continue</button></p>\n</form>\n",
+         <p><button type=\"submit\">Continue</button></p>\n</form>\n{invite}",
         notice = staff_notice(v),
         header = step_header(1),
+        invite = invite(v),
         name = escape(name),
     );
     layout("What is your name? — Demo interview", &body, true)
@@ -190,9 +213,10 @@ pub fn step_topic(v: &Visitor, error: Option<&str>) -> String {
          <p><label for=\"topic\">Topic</label>\n{err}\
          <select id=\"topic\" name=\"topic\"{attrs}>\n{options}</select></p>\n\
          <p><button type=\"submit\">Continue</button></p>\n</form>\n\
-         <p><a href=\"/interview?step=1\">Back</a></p>\n",
+         <p><a href=\"/interview?step=1\">Back</a></p>\n{invite}",
         notice = staff_notice(v),
         header = step_header(2),
+        invite = invite(v),
     );
     layout("What do you need help with? — Demo interview", &body, true)
 }
@@ -206,9 +230,10 @@ pub fn step_notes(v: &Visitor, notes: &str, error: Option<&str>) -> String {
          <p><label for=\"notes\">Notes</label>\n{err}\
          <textarea id=\"notes\" name=\"notes\" rows=\"6\" maxlength=\"2000\"{attrs}>{notes}</textarea></p>\n\
          <p><button type=\"submit\">Finish</button></p>\n</form>\n\
-         <p><a href=\"/interview?step=2\">Back</a></p>\n",
+         <p><a href=\"/interview?step=2\">Back</a></p>\n{invite}",
         notice = staff_notice(v),
         header = step_header(3),
+        invite = invite(v),
         notes = escape(notes),
     );
     layout(
@@ -229,8 +254,9 @@ pub fn summary(v: &Visitor, notes: &str) -> String {
          <dt>Several people fill in this interview together</dt><dd>{multi}</dd>\n\
          <dt>Help with</dt><dd>{topic}</dd>\n\
          <dt>Anything else</dt><dd>{notes}</dd>\n</dl>\n\
-         <p><a href=\"/\">Back to the start</a></p>\n",
+         {invite}<p><a href=\"/\">Back to the start</a></p>\n",
         notice = staff_notice(v),
+        invite = invite(v),
         name = dd(v.answer_name.as_deref()),
         multi = if v.multi { "Yes" } else { "No" },
         topic = dd(v.topic.as_deref()),
@@ -281,5 +307,48 @@ mod tests {
         }
         assert!(!landing(None).contains("widget.js"));
         assert!(!login("", None, None, None).contains("widget.js"));
+    }
+
+    fn pages(v: &Visitor) -> [String; 4] {
+        [
+            step_name(v, "", v.multi, None),
+            step_topic(v, None),
+            step_notes(v, "", None),
+            summary(v, ""),
+        ]
+    }
+
+    #[test]
+    fn only_multi_user_interviews_show_the_invite_link() {
+        let mut v = Visitor::anonymous();
+        for page in pages(&v) {
+            assert!(!page.contains("Invite someone") && !page.contains("/interview/join/"));
+        }
+        v.multi = true;
+        let input = format!(
+            "<input type=\"text\" id=\"invite-link\" value=\"/interview/join/{}\" readonly",
+            v.sid
+        );
+        for page in pages(&v) {
+            assert!(page.contains("<h2 id=\"invite-heading\">Invite someone</h2>"));
+            assert!(page.contains("<label for=\"invite-link\">Invite link</label>"));
+            assert!(
+                page.contains("Send this link to the people filling in this interview with you.")
+            );
+            assert!(page.contains(&input), "{page}");
+        }
+    }
+
+    #[test]
+    fn the_invite_link_is_escaped() {
+        let mut v = Visitor::anonymous();
+        v.multi = true;
+        v.sid = r#"s-"><script>'x'&"#.into();
+        for page in pages(&v) {
+            assert!(!page.contains("<script>'x'"));
+            assert!(page.contains(
+                r#"value="/interview/join/s-&quot;&gt;&lt;script&gt;&#39;x&#39;&amp;" readonly"#
+            ));
+        }
     }
 }

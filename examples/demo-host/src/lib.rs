@@ -3,7 +3,9 @@
 //! - a three-step interview whose pages embed the livehelp widget;
 //! - a dev login (no password) for users and staff;
 //! - `GET /livehelp/token`, which signs a short-lived livehelp token for the browser;
-//! - the host-API call that makes an interview session available for live help.
+//! - the host-API call that makes an interview session available for live help;
+//! - `GET /interview/join/{session}`, the invite link that lets another person join a
+//!   multi-user interview session under their own identity.
 //!
 //! Who the browser is lives in a signed cookie (`demo_session`), so the demo host keeps no
 //! state of its own.
@@ -127,6 +129,7 @@ impl Application {
                         .get(interview_page)
                         .post(interview_answer),
                 )
+                .route("/interview/join/{session}", web::get().to(join))
                 .route("/livehelp/token", web::get().to(token))
                 .default_service(web::to(not_found))
         })
@@ -408,6 +411,36 @@ async fn interview_answer(
             }
         }
     }
+}
+
+/// An invite link: makes the browser a new user of the multi-user interview session named
+/// in the path and sends it to step 1, where that person gives their own name. A browser
+/// that already is a user of that session keeps its identity; anyone else (another
+/// session's user, staff, no cookie) gets a fresh user id in that session. Malformed
+/// session ids are a 404.
+async fn join(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
+    let sid = req.match_info().query("session");
+    if !session::is_session_id(sid) {
+        return not_found().await;
+    }
+    let mut response = HttpResponse::SeeOther();
+    response
+        .insert_header((header::LOCATION, "/interview"))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    match state.cookies.visitor(&req) {
+        Some(v) if v.role == Role::User && v.sid == sid => {}
+        previous => {
+            let visitor = Visitor::joining(sid.to_owned());
+            tracing::info!(
+                uid = %visitor.uid,
+                sid = %visitor.sid,
+                previous_uid = previous.as_ref().map(|p| p.uid.as_str()),
+                "joined a multi-user interview session"
+            );
+            response.insert_header((header::SET_COOKIE, state.cookies.set_cookie(&visitor)));
+        }
+    }
+    response.finish()
 }
 
 /// Splits a display name into first and last name for livehelp's chat log.

@@ -112,6 +112,14 @@ pub fn new_session_id() -> String {
     format!("s-{}", random_hex16())
 }
 
+/// Whether `s` has the shape of the session ids [`new_session_id`] makes: `s-` and 16
+/// lowercase hex digits.
+pub fn is_session_id(s: &str) -> bool {
+    s.strip_prefix("s-").is_some_and(|hex| {
+        hex.len() == 16 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
 impl Visitor {
     /// An anonymous user with a fresh interview session.
     pub fn anonymous() -> Self {
@@ -129,6 +137,16 @@ impl Visitor {
             multi: false,
             topic: None,
             announced: None,
+        }
+    }
+
+    /// Someone who followed an invite link: a new user id, no name yet, in the existing
+    /// multi-user interview session `sid`.
+    pub fn joining(sid: String) -> Self {
+        Self {
+            sid,
+            multi: true,
+            ..Self::anonymous()
         }
     }
 
@@ -270,5 +288,39 @@ mod tests {
         assert!(v.uid.starts_with("u-") && v.uid.len() == 18);
         assert!(v.sid[2..].chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(Visitor::anonymous().sid, v.sid);
+        assert!(is_session_id(&v.sid));
+    }
+
+    #[test]
+    fn only_well_formed_session_ids_are_accepted() {
+        assert!(is_session_id("s-0123456789abcdef"));
+        for bad in [
+            "",
+            "s-",
+            "s-0123456789abcde",
+            "s-0123456789abcdef0",
+            "s-0123456789ABCDEF",
+            "s-0123456789abcdeg",
+            "S-0123456789abcdef",
+            "u-0123456789abcdef",
+            "0123456789abcdef",
+            "s-0123456789abcd\"<",
+            "s-０123456789abcde",
+        ] {
+            assert!(!is_session_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_joining_visitor_is_a_new_user_of_the_given_session() {
+        let owner = Visitor::anonymous();
+        let joiner = Visitor::joining(owner.sid.clone());
+        assert_eq!(joiner.sid, owner.sid);
+        assert_ne!(joiner.uid, owner.uid);
+        assert_eq!(joiner.role, Role::User);
+        assert_eq!(joiner.name, None);
+        assert!(joiner.multi);
+        assert_eq!(joiner.wanted_mode(), Mode::PeerHelp);
+        assert_eq!(joiner.announced, None);
     }
 }

@@ -401,6 +401,7 @@ impl Connection {
             }
             ClientFrame::OperatorStatus { .. }
             | ClientFrame::OperatorPhone { .. }
+            | ClientFrame::SessionDismiss { .. }
             | ClientFrame::SessionBlock { .. }
             | ClientFrame::SessionUnblock { .. } => {
                 refuse(ErrorCode::BadFrame, "monitor frames go to /monitor/ws")

@@ -2,6 +2,7 @@
 //! (`/monitor/ws`). It learns about sessions only through Redis.
 
 mod board;
+mod dismissals;
 mod join;
 mod page;
 mod socket;

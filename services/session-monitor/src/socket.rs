@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use livehelp_bus::OperatorStatus;
+use livehelp_bus::{Bus, OperatorStatus};
 use livehelp_identity::Principal;
 use livehelp_protocol::{
     ClientFrame, ErrorCode, Hello, HelloYou, PROTOCOL_VERSION, PhoneNumber, ServerFrame, UserId,
@@ -16,6 +16,7 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::Board;
+use crate::dismissals::Dismissals;
 
 pub async fn connect(
     ctx: web::Data<Context>,
@@ -30,14 +31,32 @@ pub async fn connect(
     Ok(response)
 }
 
-/// Sends the whole list as it is now; returns the updates that follow it.
-async fn send_snapshot(
-    board: &Board,
-    socket: &mut Socket,
-) -> broadcast::Receiver<Arc<ServerFrame>> {
-    let (sessions, updates) = board.snapshot();
-    socket.send(&ServerFrame::Sessions { sessions }).await;
-    updates
+/// One monitor's view of the process's list: the board, less the rows this operator
+/// dismissed.
+struct View {
+    board: Board,
+    operator: UserId,
+    dismissals: Dismissals,
+}
+
+impl View {
+    /// Sends the whole list as it is now; returns the updates that follow it.
+    async fn snapshot(
+        &mut self,
+        bus: &Bus,
+        socket: &mut Socket,
+    ) -> broadcast::Receiver<Arc<ServerFrame>> {
+        let (sessions, updates) = self.board.snapshot();
+        self.forward(bus, socket, &ServerFrame::Sessions { sessions })
+            .await;
+        updates
+    }
+
+    async fn forward(&mut self, bus: &Bus, socket: &mut Socket, frame: &ServerFrame) {
+        if let Some(frame) = self.dismissals.filter(bus, &self.operator, frame).await {
+            socket.send(&frame).await;
+        }
+    }
 }
 
 /// Sends the operator's own state unless it is what they last saw.
@@ -150,7 +169,12 @@ async fn run(ctx: Arc<Context>, board: Board, mut socket: Socket, who: Principal
     }
     let mut last_state = None;
     send_operator_state(&ctx, &mut socket, &operator, &mut last_state).await;
-    let mut updates = send_snapshot(&board, &mut socket).await;
+    let mut view = View {
+        board,
+        operator: operator.clone(),
+        dismissals: Dismissals::load(&ctx.bus, &operator).await,
+    };
+    let mut updates = view.snapshot(&ctx.bus, &mut socket).await;
     let mut presence = tokio::time::interval(renew);
     presence.tick().await;
     while socket.is_open() {
@@ -158,11 +182,9 @@ async fn run(ctx: Arc<Context>, board: Board, mut socket: Socket, who: Principal
             event = socket.recv() => event,
             update = updates.recv() => {
                 match update {
-                    Ok(frame) => {
-                        socket.send(&frame).await;
-                    }
+                    Ok(frame) => view.forward(&ctx.bus, &mut socket, &frame).await,
                     // Fell behind: the whole list again is the simplest correct answer.
-                    Err(RecvError::Lagged(_)) => updates = send_snapshot(&board, &mut socket).await,
+                    Err(RecvError::Lagged(_)) => updates = view.snapshot(&ctx.bus, &mut socket).await,
                     Err(RecvError::Closed) => break,
                 }
                 continue;
@@ -178,9 +200,20 @@ async fn run(ctx: Arc<Context>, board: Board, mut socket: Socket, who: Principal
                 continue;
             }
         };
-        if let Some(frame) = socket.react(event).await
-            && let Err(e) = apply(&ctx, &operator, frame).await
-        {
+        let result = match socket.react(event).await {
+            Some(ClientFrame::SessionDismiss { session }) => {
+                match view.dismissals.dismiss(&ctx.bus, &operator, session).await {
+                    Ok(gone) => {
+                        socket.send(&gone).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(ApiError::from(e)),
+                }
+            }
+            Some(frame) => apply(&ctx, &operator, frame).await,
+            None => Ok(()),
+        };
+        if let Err(e) = result {
             socket.send(&ServerFrame::Error(e.frame())).await;
         }
     }

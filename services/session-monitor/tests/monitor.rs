@@ -340,3 +340,32 @@ async fn operators_get_signed_single_use_join_links() {
     );
     assert_eq!(http.post(&url).send().await.expect("http").status(), 401);
 }
+
+#[actix_web::test]
+async fn a_dismissed_offline_row_stays_hidden_until_its_user_returns() {
+    let m = Monitors::start(1, |_| {}).await;
+    m.user_arrives("d1", "u1").await;
+    let mut op = m.operator(0, "o-d").await;
+    row(&mut op, "d1", |r| r["status"] == "waiting").await;
+    let s = SessionId::parse("d1").expect("id");
+    let u = UserId::parse("u1").expect("id");
+    m.bus
+        .user_disconnected(&s, &u, "conn-1")
+        .await
+        .expect("leave");
+    row(&mut op, "d1", |r| r["status"] == "offline").await;
+
+    op.send_json(json!({"type": "session.dismiss", "session": "d1"}))
+        .await;
+    assert_eq!(op.next_of_type("session.gone").await["session"], "d1");
+    // Reconnecting keeps it hidden.
+    drop(op);
+    let mut op = m.operator(0, "o-d").await;
+    assert_eq!(op.next_of_type("sessions").await["sessions"], json!([]));
+
+    m.bus
+        .user_connected(&s, &u, "conn-2", Some("u1"), 60_000)
+        .await
+        .expect("back");
+    row(&mut op, "d1", |r| r["status"] == "waiting").await;
+}
