@@ -579,3 +579,278 @@ async fn names_are_escaped_wherever_they_are_shown() {
             && landing.contains(&format!("Signed in as {escaped} (developer)."))
     );
 }
+
+// ---------------------------------------------------------------- joining by invite link
+
+const INVITE_HEADING: &str = r#"<h2 id="invite-heading">Invite someone</h2>"#;
+const INVITE_LABEL: &str = r#"<label for="invite-link">Invite link</label>"#;
+const INVITE_TEXT: &str = "Send this link to the people filling in this interview with you.";
+
+/// The read-only field holding the invite link to `sid`.
+fn invite_input(sid: &str) -> String {
+    format!(
+        r#"<input type="text" id="invite-link" value="/interview/join/{sid}" readonly aria-describedby="invite-help">"#
+    )
+}
+
+fn assert_invites_to(page: &str, sid: &str) {
+    assert!(page.contains(INVITE_HEADING), "{page}");
+    assert!(page.contains(INVITE_LABEL), "{page}");
+    assert!(page.contains(INVITE_TEXT), "{page}");
+    assert!(page.contains(&invite_input(sid)), "{page}");
+}
+
+fn assert_no_invite(page: &str) {
+    assert!(
+        !page.contains("Invite someone") && !page.contains("/interview/join/"),
+        "{page}"
+    );
+}
+
+impl Demo {
+    /// Follows an invite link: the response, without following its redirect.
+    async fn join(&self, b: &mut Browser, path: &str) -> reqwest::Response {
+        let r = b
+            .with(self.http.get(format!("{}{path}", self.base)))
+            .send()
+            .await
+            .expect("GET join");
+        b.keep(&r);
+        r
+    }
+
+    async fn user(&self, b: &Browser) -> livehelp_identity::User {
+        match self.principal(b).await {
+            Principal::User(u) => u,
+            other => panic!("expected a user, got {other:?}"),
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_single_user_interview_offers_no_invite_link() {
+    let demo = start_demo(&dead_url());
+    let mut b = Browser::default();
+    let (_, page) = demo.get(&mut b, "/interview").await;
+    assert_no_invite(&page);
+    let (_, page) = demo
+        .post_text(&mut b, "/interview", &[("step", "1"), ("name", "Ada")])
+        .await;
+    assert!(page.contains("<h1>What do you need help with?</h1>"));
+    assert_no_invite(&page);
+    let (_, page) = demo
+        .post_text(&mut b, "/interview", &[("step", "2"), ("topic", "Housing")])
+        .await;
+    assert_no_invite(&page);
+    let (_, page) = demo
+        .post_text(&mut b, "/interview", &[("step", "3"), ("notes", "")])
+        .await;
+    assert!(page.contains("<h1>Thank you</h1>"));
+    assert_no_invite(&page);
+}
+
+#[actix_web::test]
+async fn a_second_person_joins_a_multi_user_interview_by_its_invite_link() {
+    let gateway = Gateway::start(200);
+    let demo = start_demo(&gateway.url);
+
+    // The first person says several people fill in the interview together.
+    let mut ada = Browser::default();
+    demo.get(&mut ada, "/interview").await;
+    let (status, page) = demo
+        .post_text(
+            &mut ada,
+            "/interview",
+            &[("step", "1"), ("name", "Ada Lovelace"), ("multi", "yes")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let first = demo.user(&ada).await;
+    let sid = first.session.as_str().to_owned();
+    assert_invites_to(&page, &sid);
+    let (_, page) = demo.get(&mut ada, "/interview?step=1").await;
+    assert!(page.contains("<h1>What is your name?</h1>"));
+    assert_invites_to(&page, &sid);
+    let (_, page) = demo
+        .post_text(
+            &mut ada,
+            "/interview",
+            &[("step", "2"), ("topic", "Housing")],
+        )
+        .await;
+    assert!(page.contains("<h1>Anything else we should know?</h1>"));
+    assert_invites_to(&page, &sid);
+    let (_, page) = demo
+        .post_text(&mut ada, "/interview", &[("step", "3"), ("notes", "")])
+        .await;
+    assert!(page.contains("<h1>Thank you</h1>"));
+    assert_invites_to(&page, &sid);
+
+    // The first person opening their own link keeps their identity.
+    let link = format!("/interview/join/{sid}");
+    let r = demo.join(&mut ada, &link).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/interview");
+    assert!(r.headers().get("set-cookie").is_none());
+    assert_eq!(demo.user(&ada).await.id, first.id);
+
+    // A second person follows it: a new user of the same session, with no name yet.
+    let calls_before = gateway.calls().len();
+    let mut grace = Browser::default();
+    let r = demo.join(&mut grace, &link).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/interview");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(grace.cookie.is_some());
+    let joined = demo.user(&grace).await;
+    assert_eq!(joined.session.as_str(), sid);
+    assert_ne!(joined.id, first.id);
+    assert_eq!(joined.name, None);
+
+    // Step 1 asks for their own name; the interview stays multi-user and announced as such.
+    let (status, page) = demo.get(&mut grace, "/interview").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>What is your name?</h1>") && page.contains(r#"value="""#));
+    assert!(page.contains(r#"name="multi" value="yes" checked>"#));
+    assert_invites_to(&page, &sid);
+    let calls = gateway.calls();
+    assert_eq!(calls.len(), calls_before + 1, "{calls:?}");
+    let last = calls.last().expect("a call");
+    assert_eq!(last.session, sid);
+    assert_eq!(last.body["mode"], "peerhelp");
+    assert_eq!(last.body["availability"], "available");
+
+    let (_, page) = demo
+        .post_text(
+            &mut grace,
+            "/interview",
+            &[("step", "1"), ("name", "Grace Hopper"), ("multi", "yes")],
+        )
+        .await;
+    assert!(page.contains("Thank you, Grace Hopper."));
+    assert_invites_to(&page, &sid);
+    let named = demo.user(&grace).await;
+    assert_eq!(named.session.as_str(), sid);
+    assert_eq!(named.id, joined.id);
+    assert_eq!(named.name.as_deref(), Some("Grace Hopper"));
+    assert_eq!(named.first_name.as_deref(), Some("Grace"));
+    assert_eq!(named.last_name.as_deref(), Some("Hopper"));
+    assert_eq!(
+        gateway.calls().len(),
+        calls_before + 1,
+        "nothing new to announce"
+    );
+
+    // The first person is unaffected.
+    let still = demo.user(&ada).await;
+    assert_eq!((still.id, still.session), (first.id, first.session));
+    assert_eq!(still.name.as_deref(), Some("Ada Lovelace"));
+}
+
+#[actix_web::test]
+async fn a_user_of_another_session_or_staff_following_a_link_becomes_a_user_of_its_session() {
+    let demo = start_demo(&dead_url());
+    let sid = "s-00112233445566ff";
+
+    let mut other = Browser::default();
+    demo.get(&mut other, "/interview").await;
+    let before = demo.user(&other).await;
+    let r = demo
+        .join(&mut other, &format!("/interview/join/{sid}"))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let after = demo.user(&other).await;
+    assert_eq!(after.session.as_str(), sid);
+    assert_ne!(after.id, before.id);
+
+    let mut staff = Browser::default();
+    demo.post(
+        &mut staff,
+        "/login",
+        &[("name", "Olive Operator"), ("role", "advocate")],
+    )
+    .await;
+    let r = demo
+        .join(&mut staff, &format!("/interview/join/{sid}"))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/interview");
+    let user = demo.user(&staff).await;
+    assert_eq!(user.session.as_str(), sid);
+    assert_eq!(user.name, None);
+    let (_, page) = demo.get(&mut staff, "/interview").await;
+    assert!(!page.contains("You are signed in as staff"));
+    assert_invites_to(&page, sid);
+}
+
+#[actix_web::test]
+async fn a_malformed_session_id_in_an_invite_link_is_not_found() {
+    let demo = start_demo(&dead_url());
+    for path in [
+        "/interview/join/",
+        "/interview/join/x",
+        "/interview/join/s-",
+        "/interview/join/s-0123456789abcde",
+        "/interview/join/s-0123456789abcdef0",
+        "/interview/join/s-0123456789ABCDEF",
+        "/interview/join/s-0123456789abcdeg",
+        "/interview/join/u-0123456789abcdef",
+        "/interview/join/s-0123456789abcdef/more",
+        "/interview/join/s-0123456789abcd%22%3E",
+        "/interview/join/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    ] {
+        let mut b = Browser::default();
+        let (status, page) = demo.get(&mut b, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(page.contains("<h1>Page not found</h1>"), "{path}");
+        assert!(
+            !page.contains("<script>alert") && !page.contains("0123456789"),
+            "{path}"
+        );
+        assert!(b.cookie.is_none(), "{path} set a cookie");
+    }
+
+    // A signed-in user following a bad link keeps their session.
+    let mut b = Browser::default();
+    demo.get(&mut b, "/interview").await;
+    let before = demo.user(&b).await;
+    let (status, _) = demo.get(&mut b, "/interview/join/s-nothex").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let after = demo.user(&b).await;
+    assert_eq!((after.id, after.session), (before.id, before.session));
+}
+
+#[actix_web::test]
+async fn names_are_escaped_on_the_pages_of_a_joined_interview() {
+    let demo = start_demo(&dead_url());
+    let evil = r#"<script>alert("x")</script>"#;
+    let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;";
+
+    let mut first = Browser::default();
+    let (_, page) = demo
+        .post_text(
+            &mut first,
+            "/interview",
+            &[("step", "1"), ("name", evil), ("multi", "yes")],
+        )
+        .await;
+    let sid = demo.user(&first).await.session.as_str().to_owned();
+    assert!(!page.contains(evil) && page.contains(&format!("Thank you, {escaped}.")));
+    assert_invites_to(&page, &sid);
+
+    let mut second = Browser::default();
+    demo.join(&mut second, &format!("/interview/join/{sid}"))
+        .await;
+    let (_, page) = demo
+        .post_text(
+            &mut second,
+            "/interview",
+            &[("step", "1"), ("name", evil), ("multi", "yes")],
+        )
+        .await;
+    assert!(!page.contains(evil) && page.contains(&format!("Thank you, {escaped}.")));
+    assert_invites_to(&page, &sid);
+    let (_, page) = demo.get(&mut second, "/interview?step=1").await;
+    assert!(!page.contains(evil) && page.contains(&format!(r#"value="{escaped}""#)));
+    assert_eq!(demo.user(&second).await.name.as_deref(), Some(evil));
+}
