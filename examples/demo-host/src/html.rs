@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::session::{Role, Visitor};
+use crate::store::Answers;
 
 /// The topics step 2 offers.
 pub const TOPICS: [&str; 3] = ["Benefits", "Housing", "Family law"];
@@ -126,9 +127,22 @@ pub fn login(
     layout("Sign in — Demo interview", &body, false)
 }
 
-/// Shown on interview pages to staff, whose widget acts as staff rather than as a user.
+/// Shown on interview pages to staff, whose widget acts as staff rather than as a user. An
+/// operator who joined a user's session is told whose answers they are changing.
 fn staff_notice(v: &Visitor) -> String {
-    if v.role.is_staff() {
+    if v.co_participant {
+        let who = v
+            .name
+            .as_deref()
+            .map(escape)
+            .unwrap_or_else(|| escape(&v.uid));
+        format!(
+            "<p class=\"notice\">You joined this interview as {who} ({}). \
+             Your answers are the user's answers: they see your changes after their next page \
+             change. Chat with the user from the monitor.</p>\n",
+            v.role.as_str()
+        )
+    } else if v.role.is_staff() {
         format!(
             "<p class=\"notice\">You are signed in as staff ({}). The interview is meant for \
              users: open it in a private window to try it as one.</p>\n",
@@ -145,8 +159,8 @@ pub fn invite_path(sid: &str) -> String {
 }
 
 /// On the pages of a multi-user interview: the link others follow to join it.
-fn invite(v: &Visitor) -> String {
-    if !v.multi {
+fn invite(v: &Visitor, a: &Answers) -> String {
+    if !a.multi {
         return String::new();
     }
     format!(
@@ -165,7 +179,7 @@ fn step_header(step: u8) -> String {
     format!("<p>Step {step} of 3</p>\n")
 }
 
-pub fn step_name(v: &Visitor, name: &str, multi: bool, error: Option<&str>) -> String {
+pub fn step_name(v: &Visitor, a: &Answers, name: &str, multi: bool, error: Option<&str>) -> String {
     let (err, attrs) = field_error("name", error);
     let checked = if multi { " checked" } else { "" };
     let body = format!(
@@ -180,17 +194,17 @@ pub fn step_name(v: &Visitor, name: &str, multi: bool, error: Option<&str>) -> S
          <p><button type=\"submit\">Continue</button></p>\n</form>\n{invite}",
         notice = staff_notice(v),
         header = step_header(1),
-        invite = invite(v),
+        invite = invite(v, a),
         name = escape(name),
     );
     layout("What is your name? — Demo interview", &body, true)
 }
 
-pub fn step_topic(v: &Visitor, error: Option<&str>) -> String {
+pub fn step_topic(v: &Visitor, a: &Answers, error: Option<&str>) -> String {
     let (err, attrs) = field_error("topic", error);
     let mut options = String::new();
     for t in TOPICS {
-        let selected = if v.topic.as_deref() == Some(t) {
+        let selected = if a.topic.as_deref() == Some(t) {
             " selected"
         } else {
             ""
@@ -201,8 +215,8 @@ pub fn step_topic(v: &Visitor, error: Option<&str>) -> String {
             escape(t)
         );
     }
-    let greeting = v
-        .answer_name
+    let greeting = a
+        .name
         .as_deref()
         .map(|n| format!("<p>Thank you, {}.</p>\n", escape(n)))
         .unwrap_or_default();
@@ -216,12 +230,12 @@ pub fn step_topic(v: &Visitor, error: Option<&str>) -> String {
          <p><a href=\"/interview?step=1\">Back</a></p>\n{invite}",
         notice = staff_notice(v),
         header = step_header(2),
-        invite = invite(v),
+        invite = invite(v, a),
     );
     layout("What do you need help with? — Demo interview", &body, true)
 }
 
-pub fn step_notes(v: &Visitor, notes: &str, error: Option<&str>) -> String {
+pub fn step_notes(v: &Visitor, a: &Answers, notes: &str, error: Option<&str>) -> String {
     let (err, attrs) = field_error("notes", error);
     let body = format!(
         "{notice}{header}<h1>Anything else we should know?</h1>\n\
@@ -233,7 +247,7 @@ pub fn step_notes(v: &Visitor, notes: &str, error: Option<&str>) -> String {
          <p><a href=\"/interview?step=2\">Back</a></p>\n{invite}",
         notice = staff_notice(v),
         header = step_header(3),
-        invite = invite(v),
+        invite = invite(v, a),
         notes = escape(notes),
     );
     layout(
@@ -243,7 +257,7 @@ pub fn step_notes(v: &Visitor, notes: &str, error: Option<&str>) -> String {
     )
 }
 
-pub fn summary(v: &Visitor, notes: &str) -> String {
+pub fn summary(v: &Visitor, a: &Answers) -> String {
     let dd = |s: Option<&str>| match s {
         Some(s) if !s.is_empty() => escape(s),
         _ => "—".to_owned(),
@@ -256,11 +270,11 @@ pub fn summary(v: &Visitor, notes: &str) -> String {
          <dt>Anything else</dt><dd>{notes}</dd>\n</dl>\n\
          {invite}<p><a href=\"/\">Back to the start</a></p>\n",
         notice = staff_notice(v),
-        invite = invite(v),
-        name = dd(v.answer_name.as_deref()),
-        multi = if v.multi { "Yes" } else { "No" },
-        topic = dd(v.topic.as_deref()),
-        notes = dd(Some(notes)),
+        invite = invite(v, a),
+        name = dd(a.name.as_deref()),
+        multi = if a.multi { "Yes" } else { "No" },
+        topic = dd(a.topic.as_deref()),
+        notes = dd(a.notes.as_deref()),
     );
     layout("Thank you — Demo interview", &body, true)
 }
@@ -271,6 +285,46 @@ pub fn bad_request(message: &str) -> String {
         escape(message)
     );
     layout("Bad request — Demo interview", &body, false)
+}
+
+/// Why a join link was refused: the heading, and what to do instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinRefusal {
+    Invalid,
+    Expired,
+    Used,
+}
+
+impl JoinRefusal {
+    pub fn heading(self) -> &'static str {
+        match self {
+            JoinRefusal::Invalid => "This join link is invalid",
+            JoinRefusal::Expired => "This join link has expired",
+            JoinRefusal::Used => "This join link was already used",
+        }
+    }
+
+    fn explanation(self) -> &'static str {
+        match self {
+            JoinRefusal::Invalid => {
+                "It was not issued by this site's live help, or it was changed on the way."
+            }
+            JoinRefusal::Expired => "Join links work for a short time only.",
+            JoinRefusal::Used => "Each join link works once.",
+        }
+    }
+}
+
+/// The page a refused join link shows.
+pub fn join_refused(why: JoinRefusal) -> String {
+    let body = format!(
+        "<h1>{heading}</h1>\n<p>{explanation}</p>\n\
+         <p>To join the session, choose Join again in its row on the monitor: that opens a \
+         new link.</p>\n<p><a href=\"/\">Back to the start</a></p>\n",
+        heading = escape(why.heading()),
+        explanation = escape(why.explanation()),
+    );
+    layout(&format!("{} — Demo interview", why.heading()), &body, false)
 }
 
 pub fn not_found() -> String {
@@ -297,11 +351,12 @@ mod tests {
     #[test]
     fn interview_pages_embed_the_widget_and_others_do_not() {
         let v = Visitor::anonymous();
+        let a = Answers::default();
         for page in [
-            step_name(&v, "", false, None),
-            step_topic(&v, None),
-            step_notes(&v, "", None),
-            summary(&v, ""),
+            step_name(&v, &a, "", false, None),
+            step_topic(&v, &a, None),
+            step_notes(&v, &a, "", None),
+            summary(&v, &a),
         ] {
             assert!(page.contains(WIDGET_SCRIPT) && page.contains(LIVEHELP_CSS));
         }
@@ -309,27 +364,28 @@ mod tests {
         assert!(!login("", None, None, None).contains("widget.js"));
     }
 
-    fn pages(v: &Visitor) -> [String; 4] {
+    fn pages(v: &Visitor, a: &Answers) -> [String; 4] {
         [
-            step_name(v, "", v.multi, None),
-            step_topic(v, None),
-            step_notes(v, "", None),
-            summary(v, ""),
+            step_name(v, a, "", a.multi, None),
+            step_topic(v, a, None),
+            step_notes(v, a, "", None),
+            summary(v, a),
         ]
     }
 
     #[test]
     fn only_multi_user_interviews_show_the_invite_link() {
-        let mut v = Visitor::anonymous();
-        for page in pages(&v) {
+        let v = Visitor::anonymous();
+        let mut a = Answers::default();
+        for page in pages(&v, &a) {
             assert!(!page.contains("Invite someone") && !page.contains("/interview/join/"));
         }
-        v.multi = true;
+        a.multi = true;
         let input = format!(
             "<input type=\"text\" id=\"invite-link\" value=\"/interview/join/{}\" readonly",
             v.sid
         );
-        for page in pages(&v) {
+        for page in pages(&v, &a) {
             assert!(page.contains("<h2 id=\"invite-heading\">Invite someone</h2>"));
             assert!(page.contains("<label for=\"invite-link\">Invite link</label>"));
             assert!(
@@ -342,13 +398,50 @@ mod tests {
     #[test]
     fn the_invite_link_is_escaped() {
         let mut v = Visitor::anonymous();
-        v.multi = true;
+        let a = Answers {
+            multi: true,
+            ..Answers::default()
+        };
         v.sid = r#"s-"><script>'x'&"#.into();
-        for page in pages(&v) {
+        for page in pages(&v, &a) {
             assert!(!page.contains("<script>'x'"));
             assert!(page.contains(
                 r#"value="/interview/join/s-&quot;&gt;&lt;script&gt;&#39;x&#39;&amp;" readonly"#
             ));
+        }
+    }
+
+    #[test]
+    fn a_joined_operator_is_told_whose_interview_it_is_and_names_are_escaped() {
+        let v = Visitor::operator_joining(
+            "o-1".into(),
+            Some("<b>Olivia</b>".into()),
+            Role::Advocate,
+            "s-0123456789abcdef".into(),
+        );
+        for page in pages(&v, &Answers::default()) {
+            assert!(
+                page.contains(
+                    "You joined this interview as &lt;b&gt;Olivia&lt;/b&gt; (advocate). Your \
+                     answers are the user's answers"
+                ),
+                "{page}"
+            );
+            assert!(!page.contains("open it in a private window"));
+        }
+    }
+
+    #[test]
+    fn refused_join_links_say_why() {
+        for (why, heading) in [
+            (JoinRefusal::Invalid, "This join link is invalid"),
+            (JoinRefusal::Expired, "This join link has expired"),
+            (JoinRefusal::Used, "This join link was already used"),
+        ] {
+            let page = join_refused(why);
+            assert!(page.contains(&format!("<h1>{heading}</h1>")), "{page}");
+            assert!(page.contains(&format!("<title>{heading} — Demo interview</title>")));
+            assert!(!page.contains("widget.js"));
         }
     }
 }

@@ -5,17 +5,26 @@
 //! - `GET /livehelp/token`, which signs a short-lived livehelp token for the browser;
 //! - the host-API call that makes an interview session available for live help;
 //! - `GET /interview/join/{session}`, the invite link that lets another person join a
-//!   multi-user interview session under their own identity.
+//!   multi-user interview session under their own identity;
+//! - `GET /livehelp/join?token=…`, the join link session-monitor gives an operator (SPEC §6
+//!   "Join"): verified, single use, it opens the user's interview as the operator, a
+//!   co-participant of the session.
 //!
-//! Who the browser is lives in a signed cookie (`demo_session`), so the demo host keeps no
-//! state of its own.
+//! Who the browser is lives in a signed cookie (`demo_session`). The interview's answers live
+//! on the server, per interview session, because everyone in a session (its user, invited
+//! people, a joined operator) reads and writes the same answers; a page shows them as they
+//! are when it loads. They, and the join links already used, are kept in memory
+//! ([`store`]): the demo host is one process, where a real host would use its database and a
+//! store its instances share.
 
 mod host_api;
 pub mod html;
 pub mod session;
 mod settings;
+pub mod store;
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -23,7 +32,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use anyhow::Context;
-use livehelp_identity::TokenSigner;
+use livehelp_identity::{AuthError, JoinClaims, TokenSigner};
+use secrecy::SecretString;
 use serde::Deserialize;
 
 pub use host_api::{PARTNER_ROLE, TITLE};
@@ -31,7 +41,9 @@ pub use session::{COOKIE_NAME, Mode, Role, Visitor};
 pub use settings::DemoSettings;
 
 use host_api::HostApi;
+use html::JoinRefusal;
 use session::CookieKeys;
+use store::{Answers, ClaimError, Interviews, UsedJoinLinks};
 
 /// How long a livehelp token signed by `/livehelp/token` stays valid.
 pub const TOKEN_TTL: Duration = Duration::from_secs(10 * 60);
@@ -57,11 +69,15 @@ impl std::fmt::Debug for Application {
     }
 }
 
-/// What each worker's handlers share.
+/// What each worker's handlers share. The stores are one for the whole process.
 struct State {
     cookies: CookieKeys,
     signer: TokenSigner,
     api: HostApi,
+    /// Verifies join links (the secret session-monitor signs them with).
+    jwt_secret: SecretString,
+    interviews: Arc<Interviews>,
+    join_links: Arc<UsedJoinLinks>,
 }
 
 impl Application {
@@ -84,6 +100,8 @@ impl Application {
             .context("reading the bound address")?
             .port();
 
+        let interviews = Arc::new(Interviews::default());
+        let join_links = Arc::new(UsedJoinLinks::default());
         let server = actix_web::HttpServer::new(move || {
             // One HTTP client per worker: each worker runs its own runtime.
             let client = host_api::http_client().unwrap_or_else(|e| {
@@ -98,6 +116,9 @@ impl Application {
                     &settings.chat_api_url,
                     settings.host_api_key.clone(),
                 ),
+                jwt_secret: settings.jwt_secret.clone(),
+                interviews: interviews.clone(),
+                join_links: join_links.clone(),
             };
             actix_web::App::new()
                 .app_data(web::Data::new(state))
@@ -131,6 +152,7 @@ impl Application {
                 )
                 .route("/interview/join/{session}", web::get().to(join))
                 .route("/livehelp/token", web::get().to(token))
+                .route("/livehelp/join", web::get().to(operator_join))
                 .default_service(web::to(not_found))
         })
         .workers(2)
@@ -251,37 +273,39 @@ fn clean_notes(raw: &str) -> Result<String, &'static str> {
     Ok(notes.to_owned())
 }
 
-/// Tells chat-gateway about the session when it has not yet accepted the mode the answers
-/// call for. A failure is logged and retried on the next page; the page renders anyway (the
-/// widget then shows chat as unavailable).
-async fn announce(state: &State, visitor: &mut Visitor) {
-    let mode = visitor.wanted_mode();
-    if visitor.announced == Some(mode) {
+/// Tells chat-gateway about the session when it has not yet accepted the mode its answers
+/// call for (whoever in the session changed them). A failure is logged and retried on the
+/// next page; the page renders anyway (the widget then shows chat as unavailable).
+async fn announce(state: &State, sid: &str) {
+    let interview = state.interviews.get(sid);
+    let mode = interview.answers.wanted_mode();
+    if interview.announced == Some(mode) {
         return;
     }
-    match state.api.make_available(&visitor.sid, mode).await {
+    match state.api.make_available(sid, mode).await {
         Ok(()) => {
-            tracing::info!(sid = %visitor.sid, mode = mode.as_str(), "live help enabled for the session");
-            visitor.announced = Some(mode);
+            tracing::info!(%sid, mode = mode.as_str(), "live help enabled for the session");
+            state.interviews.update(sid, |i| i.announced = Some(mode));
         }
         Err(error) => {
-            tracing::warn!(sid = %visitor.sid, mode = mode.as_str(), %error, "could not set the session's live-help status");
+            tracing::warn!(%sid, mode = mode.as_str(), %error, "could not set the session's live-help status");
         }
     }
 }
 
-/// Renders an interview page after making sure chat-gateway knows the session, and stores
-/// the visitor in the cookie.
+/// Renders an interview page with the session's answers as stored now, after making sure
+/// chat-gateway knows the session, and stores the visitor in the cookie.
 async fn interview_response(
     state: &State,
-    mut visitor: Visitor,
+    visitor: Visitor,
     status: StatusCode,
-    render: impl FnOnce(&Visitor) -> String,
+    render: impl FnOnce(&Visitor, &Answers) -> String,
 ) -> HttpResponse {
-    announce(state, &mut visitor).await;
+    announce(state, &visitor.sid).await;
+    let answers = state.interviews.get(&visitor.sid).answers;
     html_response(status)
         .insert_header((header::SET_COOKIE, state.cookies.set_cookie(&visitor)))
-        .body(render(&visitor))
+        .body(render(&visitor, &answers))
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,23 +314,30 @@ struct StepQuery {
 }
 
 /// The step to show: the one asked for, if the steps before it have been answered.
-fn reachable_step(visitor: &Visitor, asked: Option<&str>) -> u8 {
+fn reachable_step(answers: &Answers, asked: Option<&str>) -> u8 {
     let asked = asked.and_then(|s| s.trim().parse::<u8>().ok()).unwrap_or(1);
     match asked {
-        3 if visitor.answer_name.is_some() && visitor.topic.is_some() => 3,
-        2 | 3 if visitor.answer_name.is_some() => 2,
+        3 if answers.name.is_some() && answers.topic.is_some() => 3,
+        2 | 3 if answers.name.is_some() => 2,
         _ => 1,
     }
 }
 
-/// The page of `step` without errors, prefilled with the stored answers.
-fn render_step(v: &Visitor, step: u8) -> String {
+/// The page of `step` without errors, prefilled with the stored answers. Until someone
+/// answers step 1, it offers the visitor's own name, except to an operator who joined (the
+/// name asked for is the user's).
+fn render_step(v: &Visitor, a: &Answers, step: u8) -> String {
     match step {
-        3 => html::step_notes(v, "", None),
-        2 => html::step_topic(v, None),
+        3 => html::step_notes(v, a, a.notes.as_deref().unwrap_or(""), None),
+        2 => html::step_topic(v, a, None),
         _ => {
-            let name = v.answer_name.as_deref().or(v.name.as_deref()).unwrap_or("");
-            html::step_name(v, name, v.multi, None)
+            let own = if v.co_participant {
+                None
+            } else {
+                v.name.as_deref()
+            };
+            let name = a.name.as_deref().or(own).unwrap_or("");
+            html::step_name(v, a, name, a.multi, None)
         }
     }
 }
@@ -320,8 +351,12 @@ async fn interview_page(
         .cookies
         .visitor(&req)
         .unwrap_or_else(Visitor::anonymous);
-    let step = reachable_step(&visitor, query.step.as_deref());
-    interview_response(&state, visitor, StatusCode::OK, |v| render_step(v, step)).await
+    let answers = state.interviews.get(&visitor.sid).answers;
+    let step = reachable_step(&answers, query.step.as_deref());
+    interview_response(&state, visitor, StatusCode::OK, |v, a| {
+        render_step(v, a, step)
+    })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -333,6 +368,7 @@ struct InterviewForm {
     notes: Option<String>,
 }
 
+/// An answer to a step, stored for the whole session.
 async fn interview_answer(
     req: HttpRequest,
     state: web::Data<State>,
@@ -343,12 +379,16 @@ async fn interview_answer(
         .cookies
         .visitor(&req)
         .unwrap_or_else(Visitor::anonymous);
+    let answers = state.interviews.get(&visitor.sid).answers;
     let posted = form.step.as_deref().map(str::trim).unwrap_or("1");
-    let step = reachable_step(&visitor, Some(posted));
+    let step = reachable_step(&answers, Some(posted));
     if posted != step.to_string() {
-        // An answer to a step the visitor cannot be on yet (or an unknown step): show the
+        // An answer to a step the session cannot be on yet (or an unknown step): show the
         // first step that still needs an answer.
-        return interview_response(&state, visitor, StatusCode::OK, |v| render_step(v, step)).await;
+        return interview_response(&state, visitor, StatusCode::OK, |v, a| {
+            render_step(v, a, step)
+        })
+        .await;
     }
     let invalid = StatusCode::UNPROCESSABLE_ENTITY;
     match step {
@@ -361,16 +401,18 @@ async fn interview_answer(
                     if visitor.role == Role::User {
                         visitor.name = Some(name.clone());
                     }
-                    visitor.answer_name = Some(name);
-                    visitor.multi = multi;
-                    interview_response(&state, visitor, StatusCode::OK, |v| {
-                        html::step_topic(v, None)
+                    state.interviews.update(&visitor.sid, |i| {
+                        i.answers.name = Some(name);
+                        i.answers.multi = multi;
+                    });
+                    interview_response(&state, visitor, StatusCode::OK, |v, a| {
+                        html::step_topic(v, a, None)
                     })
                     .await
                 }
                 Err(e) => {
-                    interview_response(&state, visitor, invalid, |v| {
-                        html::step_name(v, &raw, multi, Some(e))
+                    interview_response(&state, visitor, invalid, |v, a| {
+                        html::step_name(v, a, &raw, multi, Some(e))
                     })
                     .await
                 }
@@ -380,16 +422,20 @@ async fn interview_answer(
             let topic = form.topic.unwrap_or_default();
             match html::TOPICS.into_iter().find(|t| *t == topic.trim()) {
                 Some(t) => {
-                    visitor.topic = Some(t.to_owned());
-                    interview_response(&state, visitor, StatusCode::OK, |v| {
-                        html::step_notes(v, "", None)
+                    state
+                        .interviews
+                        .update(&visitor.sid, |i| i.answers.topic = Some(t.to_owned()));
+                    interview_response(&state, visitor, StatusCode::OK, |v, a| {
+                        html::step_notes(v, a, a.notes.as_deref().unwrap_or(""), None)
                     })
                     .await
                 }
                 None => {
                     let e = "Please choose what you need help with.";
-                    interview_response(&state, visitor, invalid, |v| html::step_topic(v, Some(e)))
-                        .await
+                    interview_response(&state, visitor, invalid, |v, a| {
+                        html::step_topic(v, a, Some(e))
+                    })
+                    .await
                 }
             }
         }
@@ -397,14 +443,14 @@ async fn interview_answer(
             let raw = form.notes.unwrap_or_default();
             match clean_notes(&raw) {
                 Ok(notes) => {
-                    interview_response(&state, visitor, StatusCode::OK, |v| {
-                        html::summary(v, &notes)
-                    })
-                    .await
+                    state
+                        .interviews
+                        .update(&visitor.sid, |i| i.answers.notes = Some(notes));
+                    interview_response(&state, visitor, StatusCode::OK, html::summary).await
                 }
                 Err(e) => {
-                    interview_response(&state, visitor, invalid, |v| {
-                        html::step_notes(v, &raw, Some(e))
+                    interview_response(&state, visitor, invalid, |v, a| {
+                        html::step_notes(v, a, &raw, Some(e))
                     })
                     .await
                 }
@@ -414,10 +460,10 @@ async fn interview_answer(
 }
 
 /// An invite link: makes the browser a new user of the multi-user interview session named
-/// in the path and sends it to step 1, where that person gives their own name. A browser
-/// that already is a user of that session keeps its identity; anyone else (another
-/// session's user, staff, no cookie) gets a fresh user id in that session. Malformed
-/// session ids are a 404.
+/// in the path and sends it to step 1, where that person sees the session's answers and
+/// may change them. A browser that already is a user of that session keeps its identity;
+/// anyone else (another session's user, staff, no cookie) gets a fresh user id in that
+/// session, which from then on is a multi-user one. Malformed session ids are a 404.
 async fn join(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
     let sid = req.match_info().query("session");
     if !session::is_session_id(sid) {
@@ -431,6 +477,7 @@ async fn join(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
         Some(v) if v.role == Role::User && v.sid == sid => {}
         previous => {
             let visitor = Visitor::joining(sid.to_owned());
+            state.interviews.update(sid, |i| i.answers.multi = true);
             tracing::info!(
                 uid = %visitor.uid,
                 sid = %visitor.sid,
@@ -441,6 +488,81 @@ async fn join(req: HttpRequest, state: web::Data<State>) -> HttpResponse {
         }
     }
     response.finish()
+}
+
+#[derive(Debug, Deserialize)]
+struct JoinQuery {
+    token: Option<String>,
+}
+
+/// Longest operator id accepted from a join link, in bytes.
+const MAX_OPERATOR_ID_BYTES: usize = 200;
+
+/// A join link from session-monitor (SPEC §6 "Join", docs/api.md): checks the token's
+/// signature, audience and expiry, then that its `jti` was not used before, and makes the
+/// browser the operator (their own id and name, an operator role) taking part in the user's
+/// interview session; then sends it to the interview. A refused link shows why with 403 and
+/// leaves the cookie alone.
+async fn operator_join(
+    req: HttpRequest,
+    state: web::Data<State>,
+    query: web::Query<JoinQuery>,
+) -> HttpResponse {
+    let token = query.token.as_deref().unwrap_or_default();
+    let claims = match JoinClaims::verify(token, &state.jwt_secret) {
+        Ok(claims) => claims,
+        Err(AuthError::Expired) => return refuse_join(JoinRefusal::Expired, "expired"),
+        Err(e) => return refuse_join(JoinRefusal::Invalid, &e.to_string()),
+    };
+    if !session::is_session_id(&claims.sid) {
+        return refuse_join(JoinRefusal::Invalid, "not a session of this host");
+    }
+    if claims.sub.is_empty()
+        || claims.sub.len() > MAX_OPERATOR_ID_BYTES
+        || claims.sub.chars().any(char::is_control)
+        || claims.jti.is_empty()
+    {
+        return refuse_join(JoinRefusal::Invalid, "malformed operator or link id");
+    }
+    match state
+        .join_links
+        .claim(&claims.jti, claims.exp, session::now())
+    {
+        Ok(()) => {}
+        Err(ClaimError::Used) => {
+            tracing::warn!(operator = %claims.sub, sid = %claims.sid, jti = %claims.jti, "join link refused: already used");
+            return refuse_join(JoinRefusal::Used, "already used");
+        }
+        Err(ClaimError::TooLong) => {
+            return refuse_join(JoinRefusal::Invalid, "lives longer than any join link");
+        }
+    }
+    // The links go to operators, whatever their privileges; an admin who is already signed
+    // in here as that operator stays an admin (the monitor tab keeps its token).
+    let role = match state.cookies.visitor(&req) {
+        Some(v) if v.uid == claims.sub && matches!(v.role, Role::Advocate | Role::Admin) => v.role,
+        _ => Role::Advocate,
+    };
+    let name = claims.name.as_deref().and_then(|n| clean_name(n).ok());
+    let visitor = Visitor::operator_joining(claims.sub, name, role, claims.sid);
+    tracing::info!(
+        operator = %visitor.uid,
+        role = role.as_str(),
+        sid = %visitor.sid,
+        jti = %claims.jti,
+        "an operator joined the interview session"
+    );
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/interview"))
+        .insert_header((header::SET_COOKIE, state.cookies.set_cookie(&visitor)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// A refused join link: 403 and a page saying why; the cookie stays as it was.
+fn refuse_join(why: JoinRefusal, reason: &str) -> HttpResponse {
+    tracing::info!(reason, "join link refused");
+    html_response(StatusCode::FORBIDDEN).body(html::join_refused(why))
 }
 
 /// Splits a display name into first and last name for livehelp's chat log.
@@ -509,12 +631,12 @@ mod tests {
 
     #[test]
     fn later_steps_need_earlier_answers() {
-        let mut v = Visitor::anonymous();
-        assert_eq!(reachable_step(&v, Some("3")), 1);
-        v.answer_name = Some("Ada".into());
-        assert_eq!(reachable_step(&v, Some("3")), 2);
-        v.topic = Some("Housing".into());
-        assert_eq!(reachable_step(&v, Some("3")), 3);
-        assert_eq!(reachable_step(&v, Some("nonsense")), 1);
+        let mut a = Answers::default();
+        assert_eq!(reachable_step(&a, Some("3")), 1);
+        a.name = Some("Ada".into());
+        assert_eq!(reachable_step(&a, Some("3")), 2);
+        a.topic = Some("Housing".into());
+        assert_eq!(reachable_step(&a, Some("3")), 3);
+        assert_eq!(reachable_step(&a, Some("nonsense")), 1);
     }
 }

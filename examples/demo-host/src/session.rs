@@ -1,6 +1,7 @@
-//! The host's own session: who the browser is (dev login or anonymous) and the interview
-//! answers that matter later, kept in a signed cookie. Nothing is stored on the server, so
-//! any number of demo host instances behave alike.
+//! The host's own session: who the browser is (dev login, anonymous, invited, or an
+//! operator who joined from the monitor) and which interview session it takes part in, kept
+//! in a signed cookie. The interview's answers are not in the cookie: everyone in a session
+//! shares them, so they live on the server ([`crate::store`]).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -78,10 +79,10 @@ impl Mode {
     }
 }
 
-/// The browser's identity and interview state.
+/// The browser's identity and the interview session it takes part in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Visitor {
-    /// User or operator id (`u-` + 16 hex digits).
+    /// User id (`u-` + 16 hex digits), or an operator's id.
     pub uid: String,
     /// Display name: from the login, or for users the name given in the interview.
     #[serde(default)]
@@ -89,18 +90,10 @@ pub struct Visitor {
     pub role: Role,
     /// The interview session id (`s-` + 16 hex digits).
     pub sid: String,
-    /// Answer to step 1: the name given.
+    /// An operator who joined the session from the monitor (a join link): they take part
+    /// in the user's interview as themselves.
     #[serde(default)]
-    pub answer_name: Option<String>,
-    /// Answer to step 1: several people fill in the interview together.
-    #[serde(default)]
-    pub multi: bool,
-    /// Answer to step 2.
-    #[serde(default)]
-    pub topic: Option<String>,
-    /// The mode chat-gateway last accepted for `sid`; `None` until a call succeeded.
-    #[serde(default)]
-    pub announced: Option<Mode>,
+    pub co_participant: bool,
 }
 
 fn random_hex16() -> String {
@@ -133,10 +126,7 @@ impl Visitor {
             name,
             role,
             sid: new_session_id(),
-            answer_name: None,
-            multi: false,
-            topic: None,
-            announced: None,
+            co_participant: false,
         }
     }
 
@@ -145,17 +135,19 @@ impl Visitor {
     pub fn joining(sid: String) -> Self {
         Self {
             sid,
-            multi: true,
             ..Self::anonymous()
         }
     }
 
-    /// The mode the answers call for.
-    pub fn wanted_mode(&self) -> Mode {
-        if self.multi {
-            Mode::PeerHelp
-        } else {
-            Mode::Help
+    /// An operator who followed a join link: their own id, name and operator role, taking
+    /// part in the interview session `sid`.
+    pub fn operator_joining(uid: String, name: Option<String>, role: Role, sid: String) -> Self {
+        Self {
+            uid,
+            name,
+            role,
+            sid,
+            co_participant: true,
         }
     }
 }
@@ -169,7 +161,8 @@ struct CookieClaims {
     visitor: Visitor,
 }
 
-fn now() -> u64 {
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -269,8 +262,12 @@ mod tests {
     #[test]
     fn a_cookie_round_trips_and_a_foreign_one_is_ignored() {
         let k = keys("0123456789abcdef0123456789abcdef");
-        let mut v = Visitor::signed_in(Some("Ada".into()), Role::Advocate);
-        v.multi = true;
+        let v = Visitor::operator_joining(
+            "o-1".into(),
+            Some("Ada".into()),
+            Role::Advocate,
+            new_session_id(),
+        );
         let cookie = k.set_cookie(&v);
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
         assert_eq!(k.visitor(&request_with(&cookie)), Some(v.clone()));
@@ -319,8 +316,24 @@ mod tests {
         assert_ne!(joiner.uid, owner.uid);
         assert_eq!(joiner.role, Role::User);
         assert_eq!(joiner.name, None);
-        assert!(joiner.multi);
-        assert_eq!(joiner.wanted_mode(), Mode::PeerHelp);
-        assert_eq!(joiner.announced, None);
+        assert!(!joiner.co_participant);
+    }
+
+    #[test]
+    fn a_cookie_written_before_answers_moved_to_the_server_still_reads() {
+        let k = keys("0123456789abcdef0123456789abcdef");
+        let claims = serde_json::json!({
+            "aud": COOKIE_AUDIENCE, "iat": now(), "exp": now() + 60,
+            "uid": "u-0123456789abcdef", "name": "Ada", "role": "user",
+            "sid": "s-0123456789abcdef", "answer_name": "Ada", "multi": true,
+            "topic": "Housing", "announced": "peerhelp",
+        });
+        let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &k.encoding)
+            .expect("sign");
+        let v = k
+            .visitor(&request_with(&format!("{COOKIE_NAME}={jwt}")))
+            .expect("an older cookie is still a visitor");
+        assert_eq!((v.uid.as_str(), v.role), ("u-0123456789abcdef", Role::User));
+        assert!(!v.co_participant);
     }
 }

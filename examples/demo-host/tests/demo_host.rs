@@ -4,10 +4,11 @@
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use demo_host::{Application, DemoSettings};
-use livehelp_identity::{Principal, TokenVerifier};
+use livehelp_identity::{JoinClaims, Principal, TokenVerifier};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -707,14 +708,16 @@ async fn a_second_person_joins_a_multi_user_interview_by_its_invite_link() {
     assert_ne!(joined.id, first.id);
     assert_eq!(joined.name, None);
 
-    // Step 1 asks for their own name; the interview stays multi-user and announced as such.
+    // Step 1 shows the session's answers, which everyone in it shares; the interview stays
+    // multi-user, and chat-gateway already has it as such, so there is nothing to announce.
     let (status, page) = demo.get(&mut grace, "/interview").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("<h1>What is your name?</h1>") && page.contains(r#"value="""#));
+    assert!(page.contains("<h1>What is your name?</h1>"));
+    assert!(page.contains(r#"value="Ada Lovelace""#), "{page}");
     assert!(page.contains(r#"name="multi" value="yes" checked>"#));
     assert_invites_to(&page, &sid);
     let calls = gateway.calls();
-    assert_eq!(calls.len(), calls_before + 1, "{calls:?}");
+    assert_eq!(calls.len(), calls_before, "{calls:?}");
     let last = calls.last().expect("a call");
     assert_eq!(last.session, sid);
     assert_eq!(last.body["mode"], "peerhelp");
@@ -737,14 +740,17 @@ async fn a_second_person_joins_a_multi_user_interview_by_its_invite_link() {
     assert_eq!(named.last_name.as_deref(), Some("Hopper"));
     assert_eq!(
         gateway.calls().len(),
-        calls_before + 1,
+        calls_before,
         "nothing new to announce"
     );
 
-    // The first person is unaffected.
+    // The first person keeps their identity, and sees the shared answer on their next page.
     let still = demo.user(&ada).await;
     assert_eq!((still.id, still.session), (first.id, first.session));
     assert_eq!(still.name.as_deref(), Some("Ada Lovelace"));
+    let (_, page) = demo.get(&mut ada, "/interview?step=2").await;
+    assert!(page.contains("Thank you, Grace Hopper."), "{page}");
+    assert!(page.contains(r#"<option value="Housing" selected>Housing</option>"#));
 }
 
 #[actix_web::test]
@@ -853,4 +859,255 @@ async fn names_are_escaped_on_the_pages_of_a_joined_interview() {
     let (_, page) = demo.get(&mut second, "/interview?step=1").await;
     assert!(!page.contains(evil) && page.contains(&format!(r#"value="{escaped}""#)));
     assert_eq!(demo.user(&second).await.name.as_deref(), Some(evil));
+}
+
+// ---------------------------------------------------------------- operator join links
+
+const JOIN_INVALID: &str = "<h1>This join link is invalid</h1>";
+const JOIN_EXPIRED: &str = "<h1>This join link has expired</h1>";
+const JOIN_USED: &str = "<h1>This join link was already used</h1>";
+
+/// A join link as session-monitor makes it: `JoinClaims` signed with the shared secret.
+fn join_link(claims: &JoinClaims) -> String {
+    join_link_signed(claims, JWT_SECRET)
+}
+
+fn join_link_signed(claims: &JoinClaims, secret: &str) -> String {
+    let token = claims.sign(&SecretString::from(secret.to_owned()));
+    format!("/livehelp/join?token={token}")
+}
+
+fn join_claims(operator: &str, name: Option<&str>, sid: &str, jti: &str) -> JoinClaims {
+    JoinClaims::new(operator, name, sid, jti.to_owned(), Duration::from_secs(60))
+}
+
+/// A user who answered steps 1 and 2; their browser and their interview session id.
+async fn user_with_answers(demo: &Demo, name: &str, topic: &str) -> (Browser, String) {
+    let mut b = Browser::default();
+    demo.post(&mut b, "/interview", &[("step", "1"), ("name", name)])
+        .await;
+    demo.post(&mut b, "/interview", &[("step", "2"), ("topic", topic)])
+        .await;
+    let sid = demo.user(&b).await.session.as_str().to_owned();
+    (b, sid)
+}
+
+#[actix_web::test]
+async fn an_operator_join_link_opens_the_users_session_as_the_operator() {
+    let gateway = Gateway::start(200);
+    let demo = start_demo(&gateway.url);
+    let (mut user, sid) = user_with_answers(&demo, "Ada Lovelace", "Housing").await;
+    let calls_before = gateway.calls().len();
+
+    let mut op = Browser::default();
+    let link = join_link(&join_claims(
+        "op-olivia",
+        Some("Olivia Operator"),
+        &sid,
+        "jti-1",
+    ));
+    let r = demo.join(&mut op, &link).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/interview");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let set_cookie = r.headers()["set-cookie"].to_str().expect("ascii");
+    for attr in ["demo_session=", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(set_cookie.contains(attr), "{set_cookie} lacks {attr}");
+    }
+
+    // The widget and the monitor get the operator's own staff token.
+    let Principal::Operator(who) = demo.principal(&op).await else {
+        panic!("the joined browser is the operator")
+    };
+    assert_eq!(who.id.as_str(), "op-olivia");
+    assert_eq!(who.name.as_deref(), Some("Olivia Operator"));
+    assert_eq!(who.privileges, vec!["advocate".to_owned()]);
+
+    // The interview shows the user's answers, as the operator.
+    let (status, page) = demo.get(&mut op, "/interview").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>What is your name?</h1>"));
+    assert!(page.contains(r#"value="Ada Lovelace""#), "{page}");
+    assert!(page.contains("You joined this interview as Olivia Operator (advocate)."));
+    assert!(!page.contains("open it in a private window"));
+    let (_, page) = demo.get(&mut op, "/interview?step=2").await;
+    assert!(page.contains("Thank you, Ada Lovelace."));
+    assert!(page.contains(r#"<option value="Housing" selected>Housing</option>"#));
+    let (_, landing) = demo.get(&mut op, "/").await;
+    assert!(landing.contains("Signed in as Olivia Operator (advocate)."));
+
+    // The operator changes answers; the user sees them on their next page.
+    let (status, page) = demo
+        .post_text(
+            &mut op,
+            "/interview",
+            &[("step", "1"), ("name", "Ada King")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Thank you, Ada King."));
+    demo.post(
+        &mut op,
+        "/interview",
+        &[("step", "2"), ("topic", "Family law")],
+    )
+    .await;
+    let (_, page) = demo.get(&mut user, "/interview?step=2").await;
+    assert!(page.contains("Thank you, Ada King."), "{page}");
+    assert!(page.contains(r#"<option value="Family law" selected>Family law</option>"#));
+    let (_, page) = demo.get(&mut user, "/interview?step=1").await;
+    assert!(page.contains(r#"value="Ada King""#));
+
+    // And the other way round: the user's answer reaches the operator's next page.
+    let (_, page) = demo
+        .post_text(
+            &mut user,
+            "/interview",
+            &[("step", "3"), ("notes", "Two children.")],
+        )
+        .await;
+    assert!(page.contains("<dd>Two children.</dd>"), "{page}");
+    let (_, page) = demo.get(&mut op, "/interview?step=3").await;
+    assert!(page.contains(">Two children.</textarea>"), "{page}");
+
+    // Identities stay apart: the user is still the user, with the name they gave.
+    let still = demo.user(&user).await;
+    assert_eq!(still.session.as_str(), sid);
+    assert_eq!(still.name.as_deref(), Some("Ada Lovelace"));
+    assert!(
+        matches!(demo.principal(&op).await, Principal::Operator(o) if o.id.as_str() == "op-olivia")
+    );
+
+    // Nothing the operator did changed the session's mode: no new host-API call.
+    assert_eq!(gateway.calls().len(), calls_before, "{:?}", gateway.calls());
+}
+
+#[actix_web::test]
+async fn an_admin_signed_in_here_keeps_the_admin_role_when_joining() {
+    let demo = start_demo(&dead_url());
+    let (_, sid) = user_with_answers(&demo, "Ada", "Benefits").await;
+    let mut admin = Browser::default();
+    demo.post(&mut admin, "/login", &[("name", "Ann"), ("role", "admin")])
+        .await;
+    let Principal::Operator(before) = demo.principal(&admin).await else {
+        panic!("an admin is an operator")
+    };
+    let link = join_link(&join_claims(before.id.as_str(), Some("Ann"), &sid, "jti-a"));
+    let r = demo.join(&mut admin, &link).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let Principal::Operator(after) = demo.principal(&admin).await else {
+        panic!("still an operator")
+    };
+    assert_eq!(
+        (after.id, after.privileges),
+        (before.id, vec!["admin".to_owned()])
+    );
+    let (_, page) = demo.get(&mut admin, "/interview").await;
+    assert!(
+        page.contains(r#"value="Ada""#) && page.contains("(admin)."),
+        "{page}"
+    );
+}
+
+/// Follows `link` with a browser that has a user's cookie and with one that has none:
+/// both get 403 and `heading`, and neither cookie changes.
+async fn assert_join_refused(demo: &Demo, link: &str, heading: &str) {
+    let mut signed_in = Browser::default();
+    demo.get(&mut signed_in, "/interview").await;
+    let before = demo.user(&signed_in).await;
+    let cookie = signed_in.cookie.clone();
+    for b in [&mut signed_in, &mut Browser::default()] {
+        let r = demo.join(b, link).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{link}");
+        assert!(
+            r.headers().get("set-cookie").is_none(),
+            "{link} set a cookie"
+        );
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/html")
+        );
+        let page = r.text().await.expect("body");
+        assert!(page.contains(heading), "{link}: {page}");
+        assert!(page.contains("choose Join again"), "{page}");
+        if let Some(token) = link.split("token=").nth(1).filter(|t| !t.is_empty()) {
+            assert!(!page.contains(token), "the page repeats the token");
+        }
+    }
+    assert_eq!(signed_in.cookie, cookie);
+    let after = demo.user(&signed_in).await;
+    assert_eq!((after.id, after.session), (before.id, before.session));
+}
+
+#[actix_web::test]
+async fn forged_expired_misaddressed_and_reused_join_links_are_refused() {
+    let demo = start_demo(&dead_url());
+    let (_, sid) = user_with_answers(&demo, "Ada", "Housing").await;
+
+    // Signed with another secret.
+    let forged = join_link_signed(
+        &join_claims("op-1", None, &sid, "jti-forged"),
+        "another-secret-another-secret-0123",
+    );
+    assert_join_refused(&demo, &forged, JOIN_INVALID).await;
+
+    // Expired.
+    let mut old = join_claims("op-1", None, &sid, "jti-old");
+    (old.iat, old.exp) = (old.iat - 120, old.iat - 60);
+    assert_join_refused(&demo, &join_link(&old), JOIN_EXPIRED).await;
+
+    // Another audience: a login-style audience, and a livehelp login token.
+    let mut other = join_claims("op-1", None, &sid, "jti-aud");
+    other.aud = "livehelp".into();
+    assert_join_refused(&demo, &join_link(&other), JOIN_INVALID).await;
+    let signer = livehelp_identity::TokenSigner::new(
+        &SecretString::from(JWT_SECRET.to_owned()),
+        Duration::from_secs(60),
+    );
+    let login = signer.sign(&signer.staff_claims("op-1", None, &["advocate"]));
+    assert_join_refused(
+        &demo,
+        &format!("/livehelp/join?token={login}"),
+        JOIN_INVALID,
+    )
+    .await;
+
+    // No token, garbage, a session this host never makes, a link living far too long.
+    for link in [
+        "/livehelp/join",
+        "/livehelp/join?token=",
+        "/livehelp/join?token=a.b.c",
+    ] {
+        assert_join_refused(&demo, link, JOIN_INVALID).await;
+    }
+    let odd = join_claims("op-1", None, "s-<script>", "jti-odd");
+    assert_join_refused(&demo, &join_link(&odd), JOIN_INVALID).await;
+    let mut long = join_claims("op-1", None, &sid, "jti-long");
+    long.exp = long.iat + 24 * 60 * 60;
+    assert_join_refused(&demo, &join_link(&long), JOIN_INVALID).await;
+
+    // Used once, then refused, whoever follows it again.
+    let link = join_link(&join_claims("op-1", Some("Olivia"), &sid, "jti-once"));
+    let mut first = Browser::default();
+    let r = demo.join(&mut first, &link).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_join_refused(&demo, &link, JOIN_USED).await;
+    let r = demo.join(&mut first, &link).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.headers().get("set-cookie").is_none());
+    // The browser that used it is still the operator in that session.
+    let (_, page) = demo.get(&mut first, "/interview").await;
+    assert!(
+        page.contains(r#"value="Ada""#) && page.contains("You joined this interview as Olivia")
+    );
+
+    // A new link (another jti) for the same operator and session works.
+    let again = join_link(&join_claims("op-1", Some("Olivia"), &sid, "jti-twice"));
+    assert_eq!(
+        demo.join(&mut Browser::default(), &again).await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
