@@ -298,8 +298,8 @@ impl Bus {
         self.notify_operators_changed_quietly().await
     }
 
-    /// An operator signed off: their help chats go back to the queue for someone else, and
-    /// the users are told through their chat state. Returns false when another instance got
+    /// An operator signed off: their help chats go back to the queue for someone else, their
+    /// access codes for calls are cancelled, and the users are told through their chat state. Returns false when another instance got
     /// there first.
     pub async fn sign_off(&self, operator: &UserId) -> Result<bool, BusError> {
         let online = self.keys.operators_online();
@@ -315,6 +315,7 @@ impl Bus {
         if removed == 0 {
             return Ok(false);
         }
+        self.cancel_operator_voice_codes(operator).await?;
         let chats_key = self.keys.operator_chats(operator);
         let chats: Vec<String> = self
             .run(async |c| redis::cmd("SMEMBERS").arg(&chats_key).query_async(c).await)

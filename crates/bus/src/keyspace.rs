@@ -143,8 +143,83 @@ impl Keyspace {
         format!("{}:chan:operators", self.prefix)
     }
 
+    /// Channel: frames towards a session's user on the mirror socket (snapshot requests,
+    /// control, operator input).
+    pub fn mirror_user_channel(&self, s: &SessionId) -> String {
+        format!("{}:chan:mirror:{{{s}}}:user", self.prefix)
+    }
+
+    /// Channel: frames towards a session's observers (the user's page events, control).
+    pub fn mirror_watch_channel(&self, s: &SessionId) -> String {
+        format!("{}:chan:mirror:{{{s}}}:watch", self.prefix)
+    }
+
+    /// String with expiry: the operator controlling a session's screen.
+    pub fn mirror_lock(&self, s: &SessionId) -> String {
+        format!("{}:mirror:{{{s}}}:lock", self.prefix)
+    }
+
+    /// Sorted set: a session's observer connections, scored by expiry (ms).
+    pub fn mirror_watchers(&self, s: &SessionId) -> String {
+        format!("{}:mirror:{{{s}}}:watchers", self.prefix)
+    }
+
     /// Channel: ids of sessions whose monitor row changed.
     pub fn monitor_channel(&self) -> String {
         format!("{}:chan:monitor", self.prefix)
+    }
+
+    // Call forwarding. Every key a voice script touches shares the hash tag `{voice}`: a
+    // code is looked up by its digits alone, so it cannot live in its session's slot.
+
+    /// String: a live access code → JSON `{operator, session}`; expires with the code.
+    pub fn voice_code(&self, code: &str) -> String {
+        format!("{}{code}", self.voice_code_prefix())
+    }
+
+    /// The prefix of [`Keyspace::voice_code`] keys, for scripts that build them.
+    pub fn voice_code_prefix(&self) -> String {
+        format!("{}:voice:{{voice}}:code:", self.prefix)
+    }
+
+    /// Hash: a session's live call offers, operator → JSON `{code, number, expires_at_ms}`.
+    pub fn voice_session(&self, s: &SessionId) -> String {
+        format!("{}{s}", self.voice_session_prefix())
+    }
+
+    /// The prefix of [`Keyspace::voice_session`] keys, for scripts that build them.
+    pub fn voice_session_prefix(&self) -> String {
+        format!("{}:voice:{{voice}}:session:", self.prefix)
+    }
+
+    /// Hash: an operator's live access codes, session → code.
+    pub fn voice_operator(&self, o: &UserId) -> String {
+        format!("{}{o}", self.voice_operator_prefix())
+    }
+
+    /// The prefix of [`Keyspace::voice_operator`] keys, for scripts that build them.
+    pub fn voice_operator_prefix(&self) -> String {
+        format!("{}:voice:{{voice}}:operator:", self.prefix)
+    }
+
+    /// Sorted set: sessions with a call offer, scored by when their latest offer expires
+    /// (ms), so that users are told when it lapses.
+    pub fn voice_expiries(&self) -> String {
+        format!("{}:voice:{{voice}}:expiries", self.prefix)
+    }
+
+    /// Counter: the code prompts of one call (by Twilio's CallSid).
+    pub fn voice_call(&self, call_sid: &str) -> String {
+        format!("{}:voice:call:{call_sid}", self.prefix)
+    }
+
+    /// Counter: code guesses from one caller number in the current window.
+    pub fn voice_caller_attempts(&self, caller: &str) -> String {
+        format!("{}:voice:attempts:caller:{caller}", self.prefix)
+    }
+
+    /// Counter: code guesses from every caller in the current window.
+    pub fn voice_attempts(&self) -> String {
+        format!("{}:voice:attempts:all", self.prefix)
     }
 }

@@ -197,7 +197,8 @@ impl Bus {
         })
     }
 
-    /// Sets or clears the number the operator's calls are forwarded to.
+    /// Sets or clears the number the operator's calls are forwarded to; clearing it cancels
+    /// the operator's access codes.
     pub async fn set_operator_phone(
         &self,
         operator: &UserId,
@@ -222,6 +223,10 @@ impl Bus {
             }
         })
         .await?;
+        if phone.is_none() {
+            // Nowhere to forward calls to: the operator's access codes go.
+            self.cancel_operator_voice_codes(operator).await?;
+        }
         self.notify_operators_changed().await
     }
 

@@ -150,6 +150,21 @@ pub struct ChatState {
     pub operator: Option<Partner>,
     /// 1-based place in the queue while waiting for an operator.
     pub queue_position: Option<usize>,
+    /// An operator offers a telephone call: call `number` and enter `code`.
+    #[serde(default)]
+    pub phone: Option<PhoneOffer>,
+}
+
+/// How a user reaches an operator by telephone: the service's number (never the
+/// operator's) and a one-time access code, valid until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneOffer {
+    /// The service's (Twilio) number, E.164.
+    pub number: PhoneNumber,
+    /// The access code to enter on the phone's keypad: 4 digits.
+    pub code: String,
+    /// When the code stops working, RFC 3339 UTC.
+    pub expires_at: String,
 }
 
 /// What the services send.

@@ -8,6 +8,7 @@ mod conversation;
 mod error;
 mod frame;
 mod id;
+mod mirror;
 mod monitor;
 mod phone;
 mod status;
@@ -16,9 +17,14 @@ pub use chat::{ChatMessage, MessageId, MessageText, Profile, Sender, SenderKind}
 pub use conversation::ConversationId;
 pub use error::{ErrorCode, ErrorFrame};
 pub use frame::{
-    ChatState, ClientFrame, Hello, HelloYou, Partner, ServerFrame, decode_client_frame,
+    ChatState, ClientFrame, Hello, HelloYou, Partner, PhoneOffer, ServerFrame,
+    decode_client_frame,
 };
 pub use id::{ClientMessageId, IdError, PartnerRole, SessionId, UserId};
+pub use mirror::{
+    MirrorEnvelope, MirrorFrame, MirrorNotice, decode_mirror_frame, events_for_observers,
+    input_for_user,
+};
 pub use monitor::{ChatSummary, SessionStatus, SessionSummary};
 pub use phone::{PhoneError, PhoneNumber};
 pub use status::{

@@ -7,6 +7,17 @@ use crate::Settings;
 
 const DEFAULTS: &str = include_str!("../base.yaml");
 
+/// Variables that are always strings, never parsed as numbers or booleans: parsing would
+/// lose a leading `+` or `0` (`+12025550123` would become `12025550123`).
+const STRING_VARS: &[&str] = &[
+    "LIVEHELP__VOICE__NUMBER",
+    "LIVEHELP__VOICE__ACCOUNT_SID",
+    "LIVEHELP__VOICE__AUTH_TOKEN",
+    "LIVEHELP__VOICE__PUBLIC_BASE_URL",
+    "LIVEHELP__AUTH__JWT_SECRET",
+    "LIVEHELP__AUTH__HOST_API_KEY",
+];
+
 /// A setting that cannot be used. The message names the key.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -33,18 +44,20 @@ pub fn load_from(
     if let Some(path) = file {
         builder = builder.add_source(File::new(path, FileFormat::Yaml).required(true));
     }
-    let vars = env
+    let (strings, vars): (Vec<_>, Vec<_>) = env
         .into_iter()
         .filter(|(k, _)| k.starts_with("LIVEHELP__"))
-        .collect();
+        .partition(|(k, _)| STRING_VARS.contains(&k.to_ascii_uppercase().as_str()));
+    let environment = |vars: Vec<(String, String)>, parse: bool| {
+        Environment::with_prefix("LIVEHELP")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(parse)
+            .source(Some(vars.into_iter().collect()))
+    };
     let settings: Settings = builder
-        .add_source(
-            Environment::with_prefix("LIVEHELP")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true)
-                .source(Some(vars)),
-        )
+        .add_source(environment(vars, true))
+        .add_source(environment(strings, false))
         .build()?
         .try_deserialize()?;
     validate(&settings)?;
@@ -129,11 +142,72 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
             "must be between 5 and 600",
         ));
     }
+    if !(64 * 1024..=64 * 1024 * 1024).contains(&s.mirror.max_frame_bytes) {
+        return Err(invalid("mirror.max_frame_bytes", "must be between 65536 and 67108864"));
+    }
+    if s.mirror.batches_per_second == 0 {
+        return Err(invalid("mirror.batches_per_second", "must be at least 1"));
+    }
+    if !(2..=300).contains(&s.mirror.control_lock_seconds) {
+        return Err(invalid("mirror.control_lock_seconds", "must be between 2 and 300"));
+    }
     if s.limits.presence_seconds == 0 {
         return Err(invalid("limits.presence_seconds", "must be at least 1"));
     }
     if s.limits.heartbeat_seconds == 0 {
         return Err(invalid("limits.heartbeat_seconds", "must be at least 1"));
+    }
+    validate_voice(&s.voice)
+}
+
+fn validate_voice(v: &crate::VoiceSettings) -> Result<(), SettingsError> {
+    if !(1..=60).contains(&v.code_minutes) {
+        return Err(invalid("voice.code_minutes", "must be between 1 and 60"));
+    }
+    if !(1..=10).contains(&v.max_attempts) {
+        return Err(invalid("voice.max_attempts", "must be between 1 and 10"));
+    }
+    if v.attempts_per_caller_per_hour == 0 {
+        return Err(invalid(
+            "voice.attempts_per_caller_per_hour",
+            "must be at least 1",
+        ));
+    }
+    if v.attempts_per_minute == 0 {
+        return Err(invalid("voice.attempts_per_minute", "must be at least 1"));
+    }
+    let base = &v.public_base_url;
+    if !base.is_empty() {
+        let rest = base
+            .strip_prefix("https://")
+            .or_else(|| base.strip_prefix("http://"));
+        if rest.is_none_or(|r| r.is_empty() || r.contains(['/', '?', '#', ' '])) {
+            return Err(invalid(
+                "voice.public_base_url",
+                "must be empty or scheme://host[:port] (http or https, no path), e.g. https://help.example.org",
+            ));
+        }
+    }
+    if !v.enabled {
+        return Ok(());
+    }
+    if livehelp_protocol::PhoneNumber::parse(&v.number).is_err() {
+        return Err(invalid(
+            "voice.number",
+            "must be the Twilio number in E.164 form, e.g. +12025550123 (voice.enabled is on)",
+        ));
+    }
+    if v.auth_token.expose_secret().is_empty() {
+        return Err(invalid(
+            "voice.auth_token",
+            "must be set when voice.enabled is on (set LIVEHELP__VOICE__AUTH_TOKEN)",
+        ));
+    }
+    if !v.account_sid.starts_with("AC") || v.account_sid.len() < 3 {
+        return Err(invalid(
+            "voice.account_sid",
+            "must be the Twilio account SID (AC...) when voice.enabled is on",
+        ));
     }
     Ok(())
 }
@@ -174,6 +248,48 @@ mod tests {
         assert!(error(&[("LIVEHELP__SERVER__PROT", "1")]).contains("prot"));
         assert!(error(&[("LIVEHELP__REDIS__URL", "http://x")]).contains("redis.url"));
         assert!(error(&[("LIVEHELP__AUTH__JWT_SECRET", "short")]).contains("auth.jwt_secret"));
+    }
+
+    #[test]
+    fn voice_is_checked_only_when_enabled() {
+        let s = load_from(None, env(&[])).expect("voice off needs nothing");
+        assert!(!s.voice.enabled);
+        assert_eq!(s.voice.code_minutes, 5);
+        assert_eq!(s.voice.max_attempts, 3);
+        let on = [
+            ("LIVEHELP__VOICE__ENABLED", "true"),
+            ("LIVEHELP__VOICE__ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("LIVEHELP__VOICE__AUTH_TOKEN", "twilio-token"),
+            ("LIVEHELP__VOICE__NUMBER", "+12025550123"),
+        ];
+        let s = load_from(None, env(&on)).expect("valid voice settings");
+        assert!(s.voice.enabled);
+        assert_eq!(s.voice.number, "+12025550123", "the + survives the environment");
+        let with = |key: &str, value: &str| {
+            let mut pairs = on.to_vec();
+            pairs.retain(|(k, _)| *k != key);
+            let mut v = env(&pairs);
+            v.push((key.to_owned(), value.to_owned()));
+            load_from(None, v).expect_err("should fail").to_string()
+        };
+        assert!(with("LIVEHELP__VOICE__NUMBER", "202-555-0123").contains("voice.number"));
+        assert!(with("LIVEHELP__VOICE__AUTH_TOKEN", "").contains("voice.auth_token"));
+        assert!(with("LIVEHELP__VOICE__ACCOUNT_SID", "XY123").contains("voice.account_sid"));
+        assert!(
+            with("LIVEHELP__VOICE__PUBLIC_BASE_URL", "ftp://x").contains("voice.public_base_url")
+        );
+        assert!(
+            with("LIVEHELP__VOICE__PUBLIC_BASE_URL", "https://x/voice")
+                .contains("voice.public_base_url")
+        );
+        assert!(with("LIVEHELP__VOICE__CODE_MINUTES", "0").contains("voice.code_minutes"));
+        assert!(with("LIVEHELP__VOICE__MAX_ATTEMPTS", "0").contains("voice.max_attempts"));
+        let s = load_from(
+            None,
+            env(&[("LIVEHELP__VOICE__PUBLIC_BASE_URL", "https://help.example.org:8443")]),
+        )
+        .expect("a base URL with a port");
+        assert_eq!(s.voice.public_base_url, "https://help.example.org:8443");
     }
 
     #[test]

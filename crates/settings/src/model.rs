@@ -13,6 +13,7 @@ pub struct Settings {
     pub limits: Limits,
     pub chat: ChatSettings,
     pub monitor: MonitorSettings,
+    pub mirror: MirrorSettings,
     pub log: LogSettings,
     pub voice: VoiceSettings,
 }
@@ -68,6 +69,14 @@ pub struct MonitorSettings {
     pub join_link_seconds: u64,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorSettings {
+    pub max_frame_bytes: usize,
+    pub batches_per_second: u32,
+    pub control_lock_seconds: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -88,5 +97,14 @@ pub struct VoiceSettings {
     pub enabled: bool,
     pub account_sid: String,
     pub auth_token: SecretString,
+    /// The Twilio number callers dial, E.164 (checked when enabled).
     pub number: String,
+    /// `scheme://host[:port]` as Twilio calls it; empty: rebuilt from forwarded headers.
+    pub public_base_url: String,
+    pub code_minutes: u64,
+    /// Code entries per call before hanging up.
+    pub max_attempts: u32,
+    pub attempts_per_caller_per_hour: u64,
+    /// Code guesses from all callers together per minute.
+    pub attempts_per_minute: u64,
 }

@@ -39,7 +39,26 @@ pub fn describe_all() {
         Unit::Seconds,
         "Time to store and publish one chat message in Redis."
     );
-    describe_counter!("livehelp_voice_calls", "Incoming voice calls, by outcome.");
+    describe_counter!(
+        "livehelp_voice_calls",
+        "Voice calls, by outcome (incoming, connected, answered, not_answered, gave_up, rate_limited)."
+    );
+    describe_counter!(
+        "livehelp_voice_code_attempts",
+        "Access codes entered on calls, by outcome (valid, wrong, empty, rate_limited)."
+    );
+    describe_counter!(
+        "livehelp_voice_codes_issued",
+        "Access codes created for call forwarding."
+    );
+    describe_counter!(
+        "livehelp_voice_codes_cancelled",
+        "Access codes cancelled by their operator before use."
+    );
+    describe_counter!(
+        "livehelp_voice_signature_failures",
+        "Twilio webhook requests refused for their X-Twilio-Signature, by reason."
+    );
     describe_counter!("livehelp_joins", "Join links issued to operators.");
     describe_counter!(
         "livehelp_ws_floods_closed",

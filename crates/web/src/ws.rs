@@ -27,6 +27,18 @@ pub fn upgrade(
     ctx: &Context,
     allowed: impl Fn(&Principal) -> bool,
 ) -> Result<(HttpResponse, Socket, Principal), ApiError> {
+    upgrade_with_limit(req, body, ctx, allowed, ctx.settings.limits.max_frame_bytes)
+}
+
+/// [`upgrade`] with a frame size limit of the service's own (the mirror socket carries
+/// whole page snapshots).
+pub fn upgrade_with_limit(
+    req: &HttpRequest,
+    body: web::Payload,
+    ctx: &Context,
+    allowed: impl Fn(&Principal) -> bool,
+    max_frame_bytes: usize,
+) -> Result<(HttpResponse, Socket, Principal), ApiError> {
     let principal = ctx.auth.principal(req)?;
     if !allowed(&principal) {
         metrics::counter!("livehelp_auth_failures", "reason" => "forbidden").increment(1);
@@ -36,12 +48,11 @@ pub fn upgrade(
     }
     let (response, session, stream) = actix_ws::handle_with_protocols(req, body, &[SUBPROTOCOL])
         .map_err(|e| ApiError::invalid(format!("not a WebSocket handshake: {e}")))?;
-    let limits = &ctx.settings.limits;
     let stream = stream
-        .max_frame_size(limits.max_frame_bytes)
+        .max_frame_size(max_frame_bytes)
         .aggregate_continuations()
-        .max_continuation_size(limits.max_frame_bytes);
-    let heartbeat = Duration::from_secs(limits.heartbeat_seconds);
+        .max_continuation_size(max_frame_bytes);
+    let heartbeat = Duration::from_secs(ctx.settings.limits.heartbeat_seconds);
     let mut ping = tokio::time::interval(heartbeat);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     metrics::gauge!("livehelp_ws_connections", "service" => ctx.service).increment(1.0);
@@ -63,7 +74,7 @@ pub fn upgrade(
 /// What the client did, or what happened to the connection.
 #[derive(Debug)]
 pub enum Event {
-    Frame(ClientFrame),
+    Text(bytestring::ByteString),
     Invalid(ErrorFrame),
     Ping(bytes::Bytes),
     Alive,
@@ -111,10 +122,7 @@ impl Socket {
             msg = self.stream.recv() => {
                 self.last_seen = Instant::now();
                 match msg {
-                    Some(Ok(AggregatedMessage::Text(text))) => match decode_client_frame(&text) {
-                        Ok(frame) => Event::Frame(frame),
-                        Err(e) => Event::Invalid(e),
-                    },
+                    Some(Ok(AggregatedMessage::Text(text))) => Event::Text(text),
                     Some(Ok(AggregatedMessage::Binary(_))) => Event::Invalid(ErrorFrame {
                         code: ErrorCode::BadFrame,
                         message: "binary frames are not accepted; send JSON text".into(),
@@ -132,15 +140,31 @@ impl Socket {
         }
     }
 
-    /// Handles what the socket layer owns and returns a frame for the service, or `None`
-    /// to keep going. After an ending event [`Socket::is_open`] is false.
+    /// Handles what the socket layer owns and returns a decoded frame for the service, or
+    /// `None` to keep going (a malformed frame is answered with an error here). After an
+    /// ending event [`Socket::is_open`] is false.
     pub async fn react(&mut self, event: Event) -> Option<ClientFrame> {
-        match event {
-            Event::Frame(frame) => return Some(frame),
-            Event::Invalid(error) => {
-                rejected("bad_frame");
-                self.send(&ServerFrame::Error(error)).await;
+        let text = self.react_raw(event).await?;
+        match decode_client_frame(&text) {
+            Ok(frame) => Some(frame),
+            Err(error) => {
+                self.reject(error).await;
+                None
             }
+        }
+    }
+
+    /// Answers a frame the service could not accept with an `error` frame, counted.
+    pub async fn reject(&mut self, error: ErrorFrame) {
+        rejected("bad_frame");
+        self.send(&ServerFrame::Error(error)).await;
+    }
+
+    /// Like [`Socket::react`], but hands text frames over undecoded.
+    pub async fn react_raw(&mut self, event: Event) -> Option<bytestring::ByteString> {
+        match event {
+            Event::Text(text) => return Some(text),
+            Event::Invalid(error) => self.reject(error).await,
             Event::Ping(p) => {
                 if let Some(s) = self.session.as_mut()
                     && s.pong(&p).await.is_err()
@@ -175,10 +199,15 @@ impl Socket {
     /// Sends a frame. A client that does not take it within a few seconds is a slow
     /// consumer and is closed (1008); returns whether the socket is still open.
     pub async fn send(&mut self, frame: &ServerFrame) -> bool {
+        self.send_text(frame.to_json()).await
+    }
+
+    /// Sends a ready-made text frame, with the same slow-consumer rule.
+    pub async fn send_text(&mut self, text: impl Into<bytestring::ByteString>) -> bool {
         let Some(session) = self.session.as_mut() else {
             return false;
         };
-        match tokio::time::timeout(SEND_TIMEOUT, session.text(frame.to_json())).await {
+        match tokio::time::timeout(SEND_TIMEOUT, session.text(text)).await {
             Ok(Ok(())) => true,
             Ok(Err(_)) => {
                 self.session = None;

@@ -4,7 +4,6 @@
 mod conversation;
 mod dispatcher;
 mod host_api;
-mod rate;
 mod socket;
 mod state;
 

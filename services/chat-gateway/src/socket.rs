@@ -13,10 +13,9 @@ use livehelp_protocol::{
 };
 use livehelp_web::ws::CloseCode;
 use livehelp_web::ws::{self, Socket};
-use livehelp_web::{ApiError, Context};
+use livehelp_web::{ApiError, Context, RateLimit};
 
 use crate::conversation::{Delivery, Follows, MAX_OPEN};
-use crate::rate::RateLimit;
 use crate::state::{chat_state, has_help, has_peers};
 
 /// Refused frames in a row after which a flooding client is closed.

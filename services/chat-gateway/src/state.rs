@@ -2,7 +2,7 @@
 
 use livehelp_bus::{Bus, BusError, conversation_for};
 use livehelp_identity::User;
-use livehelp_protocol::{Availability, ChatState, Mode, Partner};
+use livehelp_protocol::{Availability, ChatState, Mode, Partner, PhoneOffer};
 
 /// Whether a mode has operators helping.
 pub fn has_help(mode: Mode) -> bool {
@@ -49,6 +49,12 @@ pub async fn chat_state(bus: &Bus, user: &User) -> Result<ChatState, BusError> {
     } else {
         None
     };
+    // The offer names the service's number and the code, never the operator's number.
+    let phone = bus.voice_offer(&user.session).await?.map(|o| PhoneOffer {
+        number: o.number,
+        code: o.code,
+        expires_at: rfc3339_ms(o.expires_at_ms),
+    });
     Ok(ChatState {
         session: user.session.clone(),
         conversation,
@@ -60,5 +66,15 @@ pub async fn chat_state(bus: &Bus, user: &User) -> Result<ChatState, BusError> {
         peer,
         operator,
         queue_position,
+        phone,
     })
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC.
+fn rfc3339_ms(ms: u64) -> String {
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
