@@ -299,8 +299,8 @@ impl Bus {
     }
 
     /// An operator signed off: their help chats go back to the queue for someone else, their
-    /// access codes for calls are cancelled, and the users are told through their chat state. Returns false when another instance got
-    /// there first.
+    /// access codes for calls are cancelled, and the users are told through their chat
+    /// state. Returns false when another instance got there first.
     pub async fn sign_off(&self, operator: &UserId) -> Result<bool, BusError> {
         let online = self.keys.operators_online();
         let removed: i64 = self

@@ -40,26 +40,44 @@ impl Bus {
 
     /// Publishes a ready-made frame towards the session's user.
     pub async fn to_mirror_user(&self, session: &SessionId, frame: String) -> Result<(), BusError> {
-        self.publish(self.keys.mirror_user_channel(session), frame).await
+        self.publish(self.keys.mirror_user_channel(session), frame)
+            .await
     }
 
     /// Publishes a ready-made frame towards the session's observers.
-    pub async fn to_mirror_watchers(&self, session: &SessionId, frame: String) -> Result<(), BusError> {
-        self.publish(self.keys.mirror_watch_channel(session), frame).await
+    pub async fn to_mirror_watchers(
+        &self,
+        session: &SessionId,
+        frame: String,
+    ) -> Result<(), BusError> {
+        self.publish(self.keys.mirror_watch_channel(session), frame)
+            .await
     }
 
     /// Takes (or renews) control for `operator`; returns who holds it afterwards.
-    pub async fn take_control(&self, session: &SessionId, operator: &UserId, ttl_ms: u64) -> Result<UserId, BusError> {
+    pub async fn take_control(
+        &self,
+        session: &SessionId,
+        operator: &UserId,
+        ttl_ms: u64,
+    ) -> Result<UserId, BusError> {
         let mut inv = TAKE_LOCK.prepare_invoke();
-        inv.key(self.keys.mirror_lock(session)).arg(operator.as_str()).arg(ttl_ms);
+        inv.key(self.keys.mirror_lock(session))
+            .arg(operator.as_str())
+            .arg(ttl_ms);
         let holder: String = self.run(async |c| inv.invoke_async(c).await).await?;
         UserId::parse(holder).map_err(|e| BusError::Corrupt(e.to_string()))
     }
 
     /// Gives control back if `operator` holds it; returns whether they did.
-    pub async fn release_control(&self, session: &SessionId, operator: &UserId) -> Result<bool, BusError> {
+    pub async fn release_control(
+        &self,
+        session: &SessionId,
+        operator: &UserId,
+    ) -> Result<bool, BusError> {
         let mut inv = RELEASE_LOCK.prepare_invoke();
-        inv.key(self.keys.mirror_lock(session)).arg(operator.as_str());
+        inv.key(self.keys.mirror_lock(session))
+            .arg(operator.as_str());
         let deleted: i64 = self.run(async |c| inv.invoke_async(c).await).await?;
         Ok(deleted == 1)
     }
@@ -67,13 +85,20 @@ impl Bus {
     /// Who controls the session's screen, if anyone.
     pub async fn controller(&self, session: &SessionId) -> Result<Option<UserId>, BusError> {
         let key = self.keys.mirror_lock(session);
-        let holder: Option<String> = self.run(async |c| redis::cmd("GET").arg(&key).query_async(c).await).await?;
+        let holder: Option<String> = self
+            .run(async |c| redis::cmd("GET").arg(&key).query_async(c).await)
+            .await?;
         Ok(holder.and_then(|h| UserId::parse(h).ok()))
     }
 
     /// Records (or renews) one observer connection until `ttl_ms` from now; returns how many
     /// observe now.
-    pub async fn watching(&self, session: &SessionId, watcher: &str, ttl_ms: u64) -> Result<usize, BusError> {
+    pub async fn watching(
+        &self,
+        session: &SessionId,
+        watcher: &str,
+        ttl_ms: u64,
+    ) -> Result<usize, BusError> {
         let key = self.keys.mirror_watchers(session);
         let now = now_ms();
         let (_, _, _, count): ((), (), (), usize) = self
@@ -91,7 +116,11 @@ impl Bus {
     }
 
     /// Forgets an observer connection; returns how many observe now.
-    pub async fn stopped_watching(&self, session: &SessionId, watcher: &str) -> Result<usize, BusError> {
+    pub async fn stopped_watching(
+        &self,
+        session: &SessionId,
+        watcher: &str,
+    ) -> Result<usize, BusError> {
         let key = self.keys.mirror_watchers(session);
         let now = now_ms();
         let (_, _, count): ((), (), usize) = self
@@ -111,13 +140,22 @@ impl Bus {
     pub async fn watching_count(&self, session: &SessionId) -> Result<usize, BusError> {
         let key = self.keys.mirror_watchers(session);
         let now = now_ms();
-        self.run(async |c| redis::cmd("ZCOUNT").arg(&key).arg(now).arg("+inf").query_async(c).await)
-            .await
+        self.run(async |c| {
+            redis::cmd("ZCOUNT")
+                .arg(&key)
+                .arg(now)
+                .arg("+inf")
+                .query_async(c)
+                .await
+        })
+        .await
     }
 
     /// Forgets every observer of a session (the user pressed Stop).
     pub async fn clear_watchers(&self, session: &SessionId) -> Result<(), BusError> {
         let key = self.keys.mirror_watchers(session);
-        self.run(async |c| redis::cmd("DEL").arg(&key).query_async::<i64>(c).await).await.map(|_| ())
+        self.run(async |c| redis::cmd("DEL").arg(&key).query_async::<i64>(c).await)
+            .await
+            .map(|_| ())
     }
 }

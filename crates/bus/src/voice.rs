@@ -335,8 +335,11 @@ impl Bus {
 
     /// Counts one more code prompt in a call and returns the count (1 for the first).
     pub async fn voice_call_prompt(&self, call_sid: &str) -> Result<u64, BusError> {
-        self.count(self.keys.voice_call(key_part(call_sid)), CALL_COUNTER_SECONDS)
-            .await
+        self.count(
+            self.keys.voice_call(key_part(call_sid)),
+            CALL_COUNTER_SECONDS,
+        )
+        .await
     }
 
     /// Counts one code guess from `caller` and returns the guesses counted in the current
@@ -399,5 +402,48 @@ impl Bus {
             })
             .await?;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_four_digits_name_a_code_key() {
+        for good in ["0000", "1234", "9999"] {
+            assert!(is_voice_code(good), "{good}");
+        }
+        for bad in ["", "123", "12345", "12a4", "*123", "１２３４", "12 4"] {
+            assert!(!is_voice_code(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn odd_caller_ids_share_one_bucket() {
+        assert_eq!(key_part("+14158675309"), "+14158675309");
+        assert_eq!(key_part("anonymous"), "anonymous");
+        assert_eq!(key_part("CA0123abc"), "CA0123abc");
+        assert_eq!(key_part(""), "other");
+        assert_eq!(key_part("a{b}"), "other");
+        assert_eq!(key_part(&"1".repeat(65)), "other");
+    }
+
+    #[test]
+    fn offers_keep_the_expiry_as_a_string() {
+        let offer = VoiceOffer {
+            code: "0042".into(),
+            number: PhoneNumber::parse("+15005550006").expect("e164"),
+            expires_at_ms: 1_790_000_000_123,
+        };
+        let json = serde_json::to_string(&offer).expect("json");
+        assert_eq!(
+            json,
+            r#"{"code":"0042","number":"+15005550006","expires_at_ms":"1790000000123"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<VoiceOffer>(&json).expect("back"),
+            offer
+        );
     }
 }

@@ -17,8 +17,7 @@ pub use chat::{ChatMessage, MessageId, MessageText, Profile, Sender, SenderKind}
 pub use conversation::ConversationId;
 pub use error::{ErrorCode, ErrorFrame};
 pub use frame::{
-    ChatState, ClientFrame, Hello, HelloYou, Partner, PhoneOffer, ServerFrame,
-    decode_client_frame,
+    ChatState, ClientFrame, Hello, HelloYou, Partner, PhoneOffer, ServerFrame, decode_client_frame,
 };
 pub use id::{ClientMessageId, IdError, PartnerRole, SessionId, UserId};
 pub use mirror::{

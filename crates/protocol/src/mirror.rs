@@ -35,7 +35,10 @@ pub enum MirrorFrame<'a> {
     /// Operator: take or give back control of a session's screen.
     Control { session: SessionId, on: bool },
     /// Operator holding control: an edit or click to apply on the user's page.
-    Input { session: SessionId, action: &'a RawValue },
+    Input {
+        session: SessionId,
+        action: &'a RawValue,
+    },
 }
 
 fn bad(message: impl Into<String>) -> ErrorFrame {
@@ -60,8 +63,14 @@ pub fn decode_mirror_frame(text: &str) -> Result<MirrorFrame<'_>, ErrorFrame> {
             Ok(MirrorFrame::Events(events))
         }
         "mirror.stop" => Ok(MirrorFrame::StopObserving),
-        "mirror.observe" => Ok(MirrorFrame::Observe { session: session(env.session)?, on: on(env.on)? }),
-        "mirror.control" => Ok(MirrorFrame::Control { session: session(env.session)?, on: on(env.on)? }),
+        "mirror.observe" => Ok(MirrorFrame::Observe {
+            session: session(env.session)?,
+            on: on(env.on)?,
+        }),
+        "mirror.control" => Ok(MirrorFrame::Control {
+            session: session(env.session)?,
+            on: on(env.on)?,
+        }),
         "mirror.input" => Ok(MirrorFrame::Input {
             session: session(env.session)?,
             action: env.action.ok_or_else(|| bad("action: required"))?,
@@ -73,7 +82,10 @@ pub fn decode_mirror_frame(text: &str) -> Result<MirrorFrame<'_>, ErrorFrame> {
 /// `mirror.events` as observers receive it: built by concatenation so the events are
 /// forwarded byte for byte.
 pub fn events_for_observers(session: &SessionId, events: &RawValue) -> String {
-    format!(r#"{{"type":"mirror.events","session":"{session}","events":{}}}"#, events.get())
+    format!(
+        r#"{{"type":"mirror.events","session":"{session}","events":{}}}"#,
+        events.get()
+    )
 }
 
 /// `mirror.input` as the user receives it.
@@ -87,7 +99,8 @@ mod tests {
 
     #[test]
     fn events_stay_raw_and_envelopes_are_checked() {
-        let text = r#"{"type":"mirror.events","events":[{"type":3,"data":{"source":5,"text":"a"}}]}"#;
+        let text =
+            r#"{"type":"mirror.events","events":[{"type":3,"data":{"source":5,"text":"a"}}]}"#;
         let MirrorFrame::Events(events) = decode_mirror_frame(text).expect("valid") else {
             panic!("not events")
         };

@@ -143,13 +143,19 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
         ));
     }
     if !(64 * 1024..=64 * 1024 * 1024).contains(&s.mirror.max_frame_bytes) {
-        return Err(invalid("mirror.max_frame_bytes", "must be between 65536 and 67108864"));
+        return Err(invalid(
+            "mirror.max_frame_bytes",
+            "must be between 65536 and 67108864",
+        ));
     }
     if s.mirror.batches_per_second == 0 {
         return Err(invalid("mirror.batches_per_second", "must be at least 1"));
     }
     if !(2..=300).contains(&s.mirror.control_lock_seconds) {
-        return Err(invalid("mirror.control_lock_seconds", "must be between 2 and 300"));
+        return Err(invalid(
+            "mirror.control_lock_seconds",
+            "must be between 2 and 300",
+        ));
     }
     if s.limits.presence_seconds == 0 {
         return Err(invalid("limits.presence_seconds", "must be at least 1"));
@@ -258,13 +264,19 @@ mod tests {
         assert_eq!(s.voice.max_attempts, 3);
         let on = [
             ("LIVEHELP__VOICE__ENABLED", "true"),
-            ("LIVEHELP__VOICE__ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            (
+                "LIVEHELP__VOICE__ACCOUNT_SID",
+                "AC0123456789abcdef0123456789abcdef",
+            ),
             ("LIVEHELP__VOICE__AUTH_TOKEN", "twilio-token"),
             ("LIVEHELP__VOICE__NUMBER", "+12025550123"),
         ];
         let s = load_from(None, env(&on)).expect("valid voice settings");
         assert!(s.voice.enabled);
-        assert_eq!(s.voice.number, "+12025550123", "the + survives the environment");
+        assert_eq!(
+            s.voice.number, "+12025550123",
+            "the + survives the environment"
+        );
         let with = |key: &str, value: &str| {
             let mut pairs = on.to_vec();
             pairs.retain(|(k, _)| *k != key);
@@ -286,7 +298,10 @@ mod tests {
         assert!(with("LIVEHELP__VOICE__MAX_ATTEMPTS", "0").contains("voice.max_attempts"));
         let s = load_from(
             None,
-            env(&[("LIVEHELP__VOICE__PUBLIC_BASE_URL", "https://help.example.org:8443")]),
+            env(&[(
+                "LIVEHELP__VOICE__PUBLIC_BASE_URL",
+                "https://help.example.org:8443",
+            )]),
         )
         .expect("a base URL with a port");
         assert_eq!(s.voice.public_base_url, "https://help.example.org:8443");

@@ -15,7 +15,11 @@ use livehelp_web::ws::Socket;
 use livehelp_web::{ApiError, Context, RateLimit};
 
 fn refusal(code: ErrorCode, message: &str) -> ErrorFrame {
-    ErrorFrame { code, message: message.to_owned(), reference: None }
+    ErrorFrame {
+        code,
+        message: message.to_owned(),
+        reference: None,
+    }
 }
 
 fn unavailable(e: livehelp_bus::BusError) -> ErrorFrame {
@@ -35,8 +39,17 @@ struct Observer {
 
 pub async fn run(ctx: Arc<Context>, socket: Socket, operator: Operator) {
     let (inbox, mut arrivals) = Inbox::new(ctx.settings.limits.client_queue);
-    let renew_every = Duration::from_secs(ctx.settings.limits.presence_seconds.min(ctx.settings.mirror.control_lock_seconds / 2).max(1));
-    let mut limit = RateLimit::new(ctx.settings.chat.frames_per_second, ctx.settings.chat.frames_burst);
+    let renew_every = Duration::from_secs(
+        ctx.settings
+            .limits
+            .presence_seconds
+            .min(ctx.settings.mirror.control_lock_seconds / 2)
+            .max(1),
+    );
+    let mut limit = RateLimit::new(
+        ctx.settings.chat.frames_per_second,
+        ctx.settings.chat.frames_burst,
+    );
     let mut o = Observer {
         ctx,
         socket,
@@ -66,7 +79,9 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, operator: Operator) {
                 continue;
             }
         };
-        let Some(text) = o.socket.react_raw(event).await else { continue };
+        let Some(text) = o.socket.react_raw(event).await else {
+            continue;
+        };
         let result = match decode_mirror_frame(&text) {
             Ok(MirrorFrame::Observe { session, on: true }) => o.observe(session).await,
             Ok(MirrorFrame::Observe { session, on: false }) => o.unobserve(&session).await,
@@ -76,13 +91,18 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, operator: Operator) {
                 if limit.allow() {
                     o.input(&session, action).await
                 } else {
-                    metrics::counter!("livehelp_ws_frames_rejected", "reason" => "rate_limited").increment(1);
-                    Err(refusal(ErrorCode::RateLimited, "too many inputs; slow down"))
+                    metrics::counter!("livehelp_ws_frames_rejected", "reason" => "rate_limited")
+                        .increment(1);
+                    Err(refusal(
+                        ErrorCode::RateLimited,
+                        "too many inputs; slow down",
+                    ))
                 }
             }
-            Ok(MirrorFrame::Events(_) | MirrorFrame::StopObserving) => {
-                Err(refusal(ErrorCode::Forbidden, "only users stream their screen"))
-            }
+            Ok(MirrorFrame::Events(_) | MirrorFrame::StopObserving) => Err(refusal(
+                ErrorCode::Forbidden,
+                "only users stream their screen",
+            )),
             Err(e) => Err(e),
         };
         if let Err(e) = result {
@@ -98,45 +118,75 @@ impl Observer {
     /// Follows what other connections decided: a view ended by the user, control taken
     /// away. Only these small notices are parsed; page events pass through untouched.
     fn note(&mut self, text: &str) {
-        if !(text.starts_with(r#"{"type":"mirror.ended""#) || text.starts_with(r#"{"type":"mirror.control""#)) {
+        if !(text.starts_with(r#"{"type":"mirror.ended""#)
+            || text.starts_with(r#"{"type":"mirror.control""#))
+        {
             return;
         }
         match serde_json::from_str::<MirrorNotice>(text) {
             Ok(MirrorNotice::Ended { session, .. }) => {
                 self.watching.remove(&session);
                 self.controlling.remove(&session);
-                self.inbox.unfollow(&self.ctx.bus.mirror_watch_channel(&session));
+                self.inbox
+                    .unfollow(&self.ctx.bus.mirror_watch_channel(&session));
             }
-            Ok(MirrorNotice::Control { session, controller }) => {
-                if controller.is_none_or(|c| c.id != self.operator.id) {
-                    self.controlling.remove(&session);
-                }
+            Ok(MirrorNotice::Control {
+                session,
+                controller,
+            }) if controller.as_ref().is_none_or(|c| c.id != self.operator.id) => {
+                self.controlling.remove(&session);
             }
             _ => {}
         }
     }
 
     fn me(&self) -> Partner {
-        Partner { id: self.operator.id.clone(), name: self.operator.name.clone() }
+        Partner {
+            id: self.operator.id.clone(),
+            name: self.operator.name.clone(),
+        }
     }
 
     async fn observe(&mut self, session: SessionId) -> Result<(), ErrorFrame> {
         let bus = &self.ctx.bus;
         let record = bus.session_record(&session).await.map_err(unavailable)?;
         if record.status.availability == Availability::Unavailable {
-            return Err(refusal(ErrorCode::Forbidden, "this session cannot be observed"));
+            return Err(refusal(
+                ErrorCode::Forbidden,
+                "this session cannot be observed",
+            ));
         }
-        self.inbox.follow(bus.hub(), bus.mirror_watch_channel(&session)).await;
+        self.inbox
+            .follow(bus.hub(), bus.mirror_watch_channel(&session))
+            .await;
         let ttl = self.lock_ttl_ms();
-        let count = bus.watching(&session, &self.id, ttl).await.map_err(unavailable)?;
+        let count = bus
+            .watching(&session, &self.id, ttl)
+            .await
+            .map_err(unavailable)?;
         self.watching.insert(session.clone());
-        bus.to_mirror_user(&session, MirrorNotice::Watchers { count }.to_json()).await.map_err(unavailable)?;
-        bus.to_mirror_user(&session, MirrorNotice::SnapshotRequest.to_json()).await.map_err(unavailable)?;
+        bus.to_mirror_user(&session, MirrorNotice::Watchers { count }.to_json())
+            .await
+            .map_err(unavailable)?;
+        bus.to_mirror_user(&session, MirrorNotice::SnapshotRequest.to_json())
+            .await
+            .map_err(unavailable)?;
         let controller = match bus.controller(&session).await.map_err(unavailable)? {
-            Some(id) => Some(Partner { name: bus.operator_name(&id).await.ok().flatten(), id }),
+            Some(id) => Some(Partner {
+                name: bus.operator_name(&id).await.ok().flatten(),
+                id,
+            }),
             None => None,
         };
-        self.socket.send_text(MirrorNotice::Control { session: session.clone(), controller }.to_json()).await;
+        self.socket
+            .send_text(
+                MirrorNotice::Control {
+                    session: session.clone(),
+                    controller,
+                }
+                .to_json(),
+            )
+            .await;
         metrics::counter!("livehelp_mirror_observations").increment(1);
         tracing::info!(audit = "observe", operator = %self.operator.id, session = %session, "observing");
         Ok(())
@@ -149,24 +199,44 @@ impl Observer {
         let bus = &self.ctx.bus;
         self.inbox.unfollow(&bus.mirror_watch_channel(session));
         self.watching.remove(session);
-        let count = bus.stopped_watching(session, &self.id).await.map_err(unavailable)?;
-        bus.to_mirror_user(session, MirrorNotice::Watchers { count }.to_json()).await.map_err(unavailable)
+        let count = bus
+            .stopped_watching(session, &self.id)
+            .await
+            .map_err(unavailable)?;
+        bus.to_mirror_user(session, MirrorNotice::Watchers { count }.to_json())
+            .await
+            .map_err(unavailable)
     }
 
     fn lock_ttl_ms(&self) -> u64 {
         self.ctx.settings.mirror.control_lock_seconds * 1000
     }
 
-    async fn announce_control(&self, session: &SessionId, controller: Option<Partner>) -> Result<(), ErrorFrame> {
-        let notice = MirrorNotice::Control { session: session.clone(), controller }.to_json();
+    async fn announce_control(
+        &self,
+        session: &SessionId,
+        controller: Option<Partner>,
+    ) -> Result<(), ErrorFrame> {
+        let notice = MirrorNotice::Control {
+            session: session.clone(),
+            controller,
+        }
+        .to_json();
         let bus = &self.ctx.bus;
-        bus.to_mirror_user(session, notice.clone()).await.map_err(unavailable)?;
-        bus.to_mirror_watchers(session, notice).await.map_err(unavailable)
+        bus.to_mirror_user(session, notice.clone())
+            .await
+            .map_err(unavailable)?;
+        bus.to_mirror_watchers(session, notice)
+            .await
+            .map_err(unavailable)
     }
 
     async fn take_control(&mut self, session: SessionId) -> Result<(), ErrorFrame> {
         if !self.watching.contains(&session) {
-            return Err(refusal(ErrorCode::Forbidden, "observe the session before controlling it"));
+            return Err(refusal(
+                ErrorCode::Forbidden,
+                "observe the session before controlling it",
+            ));
         }
         let holder = self
             .ctx
@@ -175,7 +245,10 @@ impl Observer {
             .await
             .map_err(unavailable)?;
         if holder != self.operator.id {
-            return Err(refusal(ErrorCode::Forbidden, "already being controlled by another operator"));
+            return Err(refusal(
+                ErrorCode::Forbidden,
+                "already being controlled by another operator",
+            ));
         }
         self.controlling.insert(session.clone());
         tracing::info!(audit = "control", operator = %self.operator.id, session = %session, "took control");
@@ -184,7 +257,12 @@ impl Observer {
 
     async fn give_back(&mut self, session: &SessionId) -> Result<(), ErrorFrame> {
         self.controlling.remove(session);
-        let released = self.ctx.bus.release_control(session, &self.operator.id).await.map_err(unavailable)?;
+        let released = self
+            .ctx
+            .bus
+            .release_control(session, &self.operator.id)
+            .await
+            .map_err(unavailable)?;
         if released {
             tracing::info!(audit = "control_released", operator = %self.operator.id, session = %session, "gave control back");
             self.announce_control(session, None).await?;
@@ -192,13 +270,29 @@ impl Observer {
         Ok(())
     }
 
-    async fn input(&mut self, session: &SessionId, action: &serde_json::value::RawValue) -> Result<(), ErrorFrame> {
-        let holder = self.ctx.bus.controller(session).await.map_err(unavailable)?;
+    async fn input(
+        &mut self,
+        session: &SessionId,
+        action: &serde_json::value::RawValue,
+    ) -> Result<(), ErrorFrame> {
+        let holder = self
+            .ctx
+            .bus
+            .controller(session)
+            .await
+            .map_err(unavailable)?;
         if holder.as_ref() != Some(&self.operator.id) {
             metrics::counter!("livehelp_auth_failures", "reason" => "not_controller").increment(1);
-            return Err(refusal(ErrorCode::Forbidden, "you do not control this screen"));
+            return Err(refusal(
+                ErrorCode::Forbidden,
+                "you do not control this screen",
+            ));
         }
-        self.ctx.bus.to_mirror_user(session, input_for_user(action)).await.map_err(unavailable)
+        self.ctx
+            .bus
+            .to_mirror_user(session, input_for_user(action))
+            .await
+            .map_err(unavailable)
     }
 
     /// Keeps this connection's observer entries and control locks alive; a lock lost to
@@ -209,11 +303,19 @@ impl Observer {
             let _ = self.ctx.bus.watching(&session, &self.id, ttl).await;
         }
         for session in self.controlling.clone() {
-            match self.ctx.bus.take_control(&session, &self.operator.id, ttl).await {
+            match self
+                .ctx
+                .bus
+                .take_control(&session, &self.operator.id, ttl)
+                .await
+            {
                 Ok(holder) if holder == self.operator.id => {}
                 Ok(_) | Err(_) => {
                     self.controlling.remove(&session);
-                    let notice = MirrorNotice::Control { session, controller: None };
+                    let notice = MirrorNotice::Control {
+                        session,
+                        controller: None,
+                    };
                     self.socket.send_text(notice.to_json()).await;
                 }
             }

@@ -18,7 +18,11 @@ use livehelp_web::{Context, RateLimit};
 const REFRESH: Duration = Duration::from_secs(2);
 
 fn refusal(code: ErrorCode, message: &str) -> ErrorFrame {
-    ErrorFrame { code, message: message.to_owned(), reference: None }
+    ErrorFrame {
+        code,
+        message: message.to_owned(),
+        reference: None,
+    }
 }
 
 struct Stream {
@@ -32,10 +36,18 @@ struct Stream {
 
 pub async fn run(ctx: Arc<Context>, socket: Socket, user: User) {
     let (mut inbox, mut arrivals) = Inbox::new(ctx.settings.limits.client_queue);
-    inbox.follow(ctx.bus.hub(), ctx.bus.mirror_user_channel(&user.session)).await;
+    inbox
+        .follow(ctx.bus.hub(), ctx.bus.mirror_user_channel(&user.session))
+        .await;
     let mirror = &ctx.settings.mirror;
     let mut limit = RateLimit::new(mirror.batches_per_second, mirror.batches_per_second * 2);
-    let mut s = Stream { ctx, socket, user, visible: false, controller: None };
+    let mut s = Stream {
+        ctx,
+        socket,
+        user,
+        visible: false,
+        controller: None,
+    };
     s.refresh(true).await;
     let mut refresh = tokio::time::interval(REFRESH);
     while s.socket.is_open() {
@@ -55,18 +67,27 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, user: User) {
                 continue;
             }
         };
-        let Some(text) = s.socket.react_raw(event).await else { continue };
+        let Some(text) = s.socket.react_raw(event).await else {
+            continue;
+        };
         let result = match decode_mirror_frame(&text) {
             Ok(MirrorFrame::Events(events)) => {
                 if limit.allow() {
                     s.relay(events).await
                 } else {
-                    metrics::counter!("livehelp_ws_frames_rejected", "reason" => "rate_limited").increment(1);
-                    Err(refusal(ErrorCode::RateLimited, "too many event batches; slow down"))
+                    metrics::counter!("livehelp_ws_frames_rejected", "reason" => "rate_limited")
+                        .increment(1);
+                    Err(refusal(
+                        ErrorCode::RateLimited,
+                        "too many event batches; slow down",
+                    ))
                 }
             }
             Ok(MirrorFrame::StopObserving) => s.stop_observers().await,
-            Ok(_) => Err(refusal(ErrorCode::Forbidden, "only operators observe and control")),
+            Ok(_) => Err(refusal(
+                ErrorCode::Forbidden,
+                "only operators observe and control",
+            )),
             Err(e) => Err(e),
         };
         if let Err(e) = result {
@@ -84,26 +105,41 @@ impl Stream {
             self.visible = record.status.availability != Availability::Unavailable;
         }
         if first && let Ok(count) = bus.watching_count(session).await {
-            self.socket.send_text(MirrorNotice::Watchers { count }.to_json()).await;
+            self.socket
+                .send_text(MirrorNotice::Watchers { count }.to_json())
+                .await;
             if count > 0 {
-                self.socket.send_text(MirrorNotice::SnapshotRequest.to_json()).await;
+                self.socket
+                    .send_text(MirrorNotice::SnapshotRequest.to_json())
+                    .await;
             }
         }
-        let Ok(controller) = bus.controller(session).await else { return };
+        let Ok(controller) = bus.controller(session).await else {
+            return;
+        };
         if first || controller != self.controller {
             self.controller = controller.clone();
             let controller = match controller {
-                Some(id) => Some(Partner { name: bus.operator_name(&id).await.ok().flatten(), id }),
+                Some(id) => Some(Partner {
+                    name: bus.operator_name(&id).await.ok().flatten(),
+                    id,
+                }),
                 None => None,
             };
-            let notice = MirrorNotice::Control { session: session.clone(), controller };
+            let notice = MirrorNotice::Control {
+                session: session.clone(),
+                controller,
+            };
             self.socket.send_text(notice.to_json()).await;
         }
     }
 
     async fn relay(&mut self, events: &serde_json::value::RawValue) -> Result<(), ErrorFrame> {
         if !self.visible {
-            return Err(refusal(ErrorCode::Forbidden, "this session is not visible to operators"));
+            return Err(refusal(
+                ErrorCode::Forbidden,
+                "this session is not visible to operators",
+            ));
         }
         metrics::counter!("livehelp_mirror_batches").increment(1);
         let frame = events_for_observers(&self.user.session, events);
@@ -121,16 +157,29 @@ impl Stream {
         let fail = |e| livehelp_web::ApiError::from(e).frame();
         if let Some(holder) = bus.controller(&session).await.map_err(fail)? {
             bus.release_control(&session, &holder).await.map_err(fail)?;
-            let notice = MirrorNotice::Control { session: session.clone(), controller: None }.to_json();
-            bus.to_mirror_watchers(&session, notice.clone()).await.map_err(fail)?;
+            let notice = MirrorNotice::Control {
+                session: session.clone(),
+                controller: None,
+            }
+            .to_json();
+            bus.to_mirror_watchers(&session, notice.clone())
+                .await
+                .map_err(fail)?;
             self.controller = None;
             self.socket.send_text(notice).await;
         }
         bus.clear_watchers(&session).await.map_err(fail)?;
-        let ended = MirrorNotice::Ended { session: session.clone(), reason: "stopped by the user".into() };
-        bus.to_mirror_watchers(&session, ended.to_json()).await.map_err(fail)?;
+        let ended = MirrorNotice::Ended {
+            session: session.clone(),
+            reason: "stopped by the user".into(),
+        };
+        bus.to_mirror_watchers(&session, ended.to_json())
+            .await
+            .map_err(fail)?;
         tracing::info!(audit = "observe_stopped_by_user", session = %session, "the user stopped observers");
-        self.socket.send_text(MirrorNotice::Watchers { count: 0 }.to_json()).await;
+        self.socket
+            .send_text(MirrorNotice::Watchers { count: 0 }.to_json())
+            .await;
         Ok(())
     }
 }

@@ -33,7 +33,12 @@ impl Mirror {
             Duration::from_secs(2),
         )
         .expect("bus");
-        Self { port, bus, ids: Identities::default(), _redis: redis }
+        Self {
+            port,
+            bus,
+            ids: Identities::default(),
+            _redis: redis,
+        }
     }
 
     fn url(&self) -> String {
@@ -41,18 +46,29 @@ impl Mirror {
     }
 
     async fn availability(&self, session: &str, availability: &str) {
-        let patch: StatusPatch = serde_json::from_value(json!({"availability": availability})).expect("patch");
-        self.bus.update_status(&SessionId::parse(session).expect("id"), patch).await.expect("status");
+        let patch: StatusPatch =
+            serde_json::from_value(json!({"availability": availability})).expect("patch");
+        self.bus
+            .update_status(&SessionId::parse(session).expect("id"), patch)
+            .await
+            .expect("status");
     }
 
     async fn user(&self, session: &str) -> WsClient {
-        let mut ws = WsClient::connect(&self.url(), Some(&self.ids.user("u1", session, Some("Ada")))).await.expect("user");
+        let mut ws = WsClient::connect(
+            &self.url(),
+            Some(&self.ids.user("u1", session, Some("Ada"))),
+        )
+        .await
+        .expect("user");
         ws.next_of_type("hello").await;
         ws
     }
 
     async fn operator(&self, id: &str) -> WsClient {
-        let mut ws = WsClient::connect(&self.url(), Some(&self.ids.operator(id, Some(id)))).await.expect("operator");
+        let mut ws = WsClient::connect(&self.url(), Some(&self.ids.operator(id, Some(id))))
+            .await
+            .expect("operator");
         ws.next_of_type("hello").await;
         ws
     }
@@ -62,7 +78,9 @@ impl Mirror {
 async fn control_is(ws: &mut WsClient, controller: Value) {
     loop {
         let f = ws.next_of_type("mirror.control").await;
-        if f["controller"]["id"] == controller || (controller.is_null() && f["controller"].is_null()) {
+        if f["controller"]["id"] == controller
+            || (controller.is_null() && f["controller"].is_null())
+        {
             return;
         }
     }
@@ -76,16 +94,23 @@ async fn an_observer_sees_the_users_events_and_a_late_one_gets_a_fresh_snapshot(
     assert_eq!(user.next_of_type("mirror.watchers").await["count"], 0);
 
     let mut op = m.operator("o-1").await;
-    op.send_json(json!({"type": "mirror.observe", "session": "m1", "on": true})).await;
+    op.send_json(json!({"type": "mirror.observe", "session": "m1", "on": true}))
+        .await;
     assert_eq!(user.next_of_type("mirror.watchers").await["count"], 1);
     user.next_of_type("mirror.snapshot").await;
     let events = json!([{"type": 2, "data": {"node": {"id": 1}}}, {"type": 3, "data": {"source": 5, "id": 7, "text": "abc"}}]);
-    user.send_json(json!({"type": "mirror.events", "events": events})).await;
+    user.send_json(json!({"type": "mirror.events", "events": events}))
+        .await;
     let seen = op.next_of_type("mirror.events").await;
-    assert_eq!((seen["session"].as_str(), &seen["events"]), (Some("m1"), &events), "relayed byte for byte");
+    assert_eq!(
+        (seen["session"].as_str(), &seen["events"]),
+        (Some("m1"), &events),
+        "relayed byte for byte"
+    );
 
     let mut late = m.operator("o-2").await;
-    late.send_json(json!({"type": "mirror.observe", "session": "m1", "on": true})).await;
+    late.send_json(json!({"type": "mirror.observe", "session": "m1", "on": true}))
+        .await;
     assert_eq!(user.next_of_type("mirror.watchers").await["count"], 2);
     user.next_of_type("mirror.snapshot").await;
 
@@ -94,8 +119,13 @@ async fn an_observer_sees_the_users_events_and_a_late_one_gets_a_fresh_snapshot(
     let mut next_page = m.user("m1").await;
     assert_eq!(next_page.next_of_type("mirror.watchers").await["count"], 2);
     next_page.next_of_type("mirror.snapshot").await;
-    next_page.send_json(json!({"type": "mirror.events", "events": [{"type": 4}]})).await;
-    assert_eq!(late.next_of_type("mirror.events").await["events"], json!([{"type": 4}]));
+    next_page
+        .send_json(json!({"type": "mirror.events", "events": [{"type": 4}]}))
+        .await;
+    assert_eq!(
+        late.next_of_type("mirror.events").await["events"],
+        json!([{"type": 4}])
+    );
 }
 
 #[actix_web::test]
@@ -106,25 +136,38 @@ async fn one_operator_controls_at_a_time_and_only_they_send_input() {
     let mut a = m.operator("o-a").await;
     let mut b = m.operator("o-b").await;
     for op in [&mut a, &mut b] {
-        op.send_json(json!({"type": "mirror.observe", "session": "c1", "on": true})).await;
+        op.send_json(json!({"type": "mirror.observe", "session": "c1", "on": true}))
+            .await;
         control_is(op, Value::Null).await;
     }
-    a.send_json(json!({"type": "mirror.control", "session": "c1", "on": true})).await;
+    a.send_json(json!({"type": "mirror.control", "session": "c1", "on": true}))
+        .await;
     control_is(&mut user, json!("o-a")).await;
     control_is(&mut b, json!("o-a")).await;
 
-    b.send_json(json!({"type": "mirror.control", "session": "c1", "on": true})).await;
-    assert_eq!(b.next_of_type("error").await["message"], "already being controlled by another operator");
+    b.send_json(json!({"type": "mirror.control", "session": "c1", "on": true}))
+        .await;
+    assert_eq!(
+        b.next_of_type("error").await["message"],
+        "already being controlled by another operator"
+    );
     let action = json!({"kind": "input", "id": 7, "value": "filled by the operator"});
-    b.send_json(json!({"type": "mirror.input", "session": "c1", "action": action})).await;
-    assert_eq!(b.next_of_type("error").await["message"], "you do not control this screen");
+    b.send_json(json!({"type": "mirror.input", "session": "c1", "action": action}))
+        .await;
+    assert_eq!(
+        b.next_of_type("error").await["message"],
+        "you do not control this screen"
+    );
 
-    a.send_json(json!({"type": "mirror.input", "session": "c1", "action": action})).await;
+    a.send_json(json!({"type": "mirror.input", "session": "c1", "action": action}))
+        .await;
     assert_eq!(user.next_of_type("mirror.input").await["action"], action);
 
-    a.send_json(json!({"type": "mirror.control", "session": "c1", "on": false})).await;
+    a.send_json(json!({"type": "mirror.control", "session": "c1", "on": false}))
+        .await;
     control_is(&mut user, Value::Null).await;
-    b.send_json(json!({"type": "mirror.control", "session": "c1", "on": true})).await;
+    b.send_json(json!({"type": "mirror.control", "session": "c1", "on": true}))
+        .await;
     control_is(&mut user, json!("o-b")).await;
 }
 
@@ -136,7 +179,10 @@ async fn a_silent_controllers_lock_expires_and_the_user_is_told() {
     control_is(&mut user, Value::Null).await;
     // An operator whose connection died without a word: only its lock is left, for 1 s.
     let ghost = UserId::parse("o-ghost").expect("id");
-    m.bus.take_control(&SessionId::parse("e1").expect("id"), &ghost, 1_000).await.expect("lock");
+    m.bus
+        .take_control(&SessionId::parse("e1").expect("id"), &ghost, 1_000)
+        .await
+        .expect("lock");
     control_is(&mut user, json!("o-ghost")).await;
     control_is(&mut user, Value::Null).await;
 }
@@ -147,37 +193,75 @@ async fn the_users_stop_ends_every_view_and_control() {
     m.availability("st", "available").await;
     let mut user = m.user("st").await;
     let mut op = m.operator("o-1").await;
-    op.send_json(json!({"type": "mirror.observe", "session": "st", "on": true})).await;
-    op.send_json(json!({"type": "mirror.control", "session": "st", "on": true})).await;
+    op.send_json(json!({"type": "mirror.observe", "session": "st", "on": true}))
+        .await;
+    op.send_json(json!({"type": "mirror.control", "session": "st", "on": true}))
+        .await;
     control_is(&mut user, json!("o-1")).await;
     user.send_json(json!({"type": "mirror.stop"})).await;
     let ended = op.next_of_type("mirror.ended").await;
     assert_eq!(ended["reason"], "stopped by the user");
     control_is(&mut user, Value::Null).await;
-    op.send_json(json!({"type": "mirror.input", "session": "st", "action": {"kind": "click", "id": 1}})).await;
-    assert_eq!(op.next_of_type("error").await["message"], "you do not control this screen");
+    op.send_json(
+        json!({"type": "mirror.input", "session": "st", "action": {"kind": "click", "id": 1}}),
+    )
+    .await;
+    assert_eq!(
+        op.next_of_type("error").await["message"],
+        "you do not control this screen"
+    );
 }
 
 #[actix_web::test]
 async fn nobody_sees_an_unavailable_session_and_roles_are_enforced() {
     let m = Mirror::start(|s| s.mirror.max_frame_bytes = 65_536).await;
     let mut user = m.user("u9").await;
-    user.send_json(json!({"type": "mirror.events", "events": [{"type": 4}]})).await;
-    assert_eq!(user.next_of_type("error").await["message"], "this session is not visible to operators");
-    user.send_json(json!({"type": "mirror.observe", "session": "u9", "on": true})).await;
+    user.send_json(json!({"type": "mirror.events", "events": [{"type": 4}]}))
+        .await;
+    assert_eq!(
+        user.next_of_type("error").await["message"],
+        "this session is not visible to operators"
+    );
+    user.send_json(json!({"type": "mirror.observe", "session": "u9", "on": true}))
+        .await;
     assert_eq!(user.next_of_type("error").await["code"], "forbidden");
-    user.send_json(json!({"type": "mirror.events", "events": {"not": "a list"}})).await;
+    user.send_json(json!({"type": "mirror.events", "events": {"not": "a list"}}))
+        .await;
     assert_eq!(user.next_of_type("error").await["code"], "bad_frame");
 
     let mut op = m.operator("o-1").await;
-    op.send_json(json!({"type": "mirror.observe", "session": "u9", "on": true})).await;
-    assert_eq!(op.next_of_type("error").await["message"], "this session cannot be observed");
-    op.send_json(json!({"type": "mirror.events", "events": []})).await;
-    assert_eq!(op.next_of_type("error").await["message"], "only users stream their screen");
+    op.send_json(json!({"type": "mirror.observe", "session": "u9", "on": true}))
+        .await;
+    assert_eq!(
+        op.next_of_type("error").await["message"],
+        "this session cannot be observed"
+    );
+    op.send_json(json!({"type": "mirror.events", "events": []}))
+        .await;
+    assert_eq!(
+        op.next_of_type("error").await["message"],
+        "only users stream their screen"
+    );
 
-    assert_eq!(WsClient::connect(&m.url(), None).await.err().map(|s| s.as_u16()), Some(401));
-    assert_eq!(WsClient::connect(&m.url(), Some(&m.ids.staff("clerk"))).await.err().map(|s| s.as_u16()), Some(403));
+    assert_eq!(
+        WsClient::connect(&m.url(), None)
+            .await
+            .err()
+            .map(|s| s.as_u16()),
+        Some(401)
+    );
+    assert_eq!(
+        WsClient::connect(&m.url(), Some(&m.ids.staff("clerk")))
+            .await
+            .err()
+            .map(|s| s.as_u16()),
+        Some(403)
+    );
 
-    user.send_text(&format!(r#"{{"type":"mirror.events","events":["{}"]}}"#, "x".repeat(70_000))).await;
+    user.send_text(&format!(
+        r#"{{"type":"mirror.events","events":["{}"]}}"#,
+        "x".repeat(70_000)
+    ))
+    .await;
     assert_eq!(user.closed().await.map(|c| u16::from(c.code)), Some(1009));
 }

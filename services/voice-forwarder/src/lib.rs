@@ -1,8 +1,17 @@
-//! voice-forwarder: Twilio's voice webhook (`/voice/...`). Call forwarding is not built
-//! yet: with `voice.enabled` off the webhook answers 404, and on it tells the caller, in
-//! TwiML, that forwarding is unavailable and hangs up — never silence.
+//! voice-forwarder: telephone call forwarding through Twilio (SPEC §8). Operators toggle
+//! forwarding for a session (`/voice/api/sessions/{session}/forward`) and get a one-time
+//! access code that the session's user sees; Twilio's webhooks (`/voice/incoming`,
+//! `/voice/code`, `/voice/dialed`, every request signature-checked) take the code from the
+//! caller and bridge the call to the operator's number. With `voice.enabled` off every
+//! route answers 404.
 
-use actix_web::{HttpResponse, web};
+mod expiry;
+mod forward;
+pub mod signature;
+pub mod twiml;
+mod webhook;
+
+use actix_web::web;
 use livehelp_protocol::ErrorCode;
 use livehelp_settings::Settings;
 use livehelp_web::{ApiError, Context, Server, Stopper};
@@ -10,23 +19,29 @@ use livehelp_web::{ApiError, Context, Server, Stopper};
 pub const SERVICE: &str = "voice-forwarder";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/voice/incoming", web::post().to(incoming));
+    cfg.route(twiml::INCOMING_PATH, web::post().to(webhook::incoming))
+        .route(twiml::CODE_PATH, web::post().to(webhook::code))
+        .route(twiml::DIALED_PATH, web::post().to(webhook::dialed))
+        .route(
+            "/voice/api/sessions/{session}/forward",
+            web::post().to(forward::start),
+        )
+        .route(
+            "/voice/api/sessions/{session}/forward",
+            web::delete().to(forward::stop),
+        );
 }
 
-const UNAVAILABLE_TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<Response><Say>Sorry, call forwarding is not available. Goodbye.</Say><Hangup/></Response>"#;
-
-async fn incoming(ctx: web::Data<Context>) -> Result<HttpResponse, ApiError> {
-    if !ctx.settings.voice.enabled {
-        return Err(ApiError::new(
+/// 404 unless `voice.enabled`.
+pub(crate) fn ensure_enabled(ctx: &Context) -> Result<(), ApiError> {
+    if ctx.settings.voice.enabled {
+        Ok(())
+    } else {
+        Err(ApiError::new(
             ErrorCode::NotFound,
             "voice is turned off (voice.enabled)",
-        ));
+        ))
     }
-    metrics::counter!("livehelp_voice_calls", "outcome" => "unavailable").increment(1);
-    Ok(HttpResponse::Ok()
-        .content_type("text/xml")
-        .body(UNAVAILABLE_TWIML))
 }
 
 #[derive(Debug)]
@@ -34,7 +49,12 @@ pub struct Application(Server);
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        Ok(Self(Server::build(SERVICE, settings, routes).await?))
+        let enabled = settings.voice.enabled;
+        let server = Server::build(SERVICE, settings, routes).await?;
+        if enabled {
+            expiry::spawn(server.context());
+        }
+        Ok(Self(server))
     }
 
     pub fn port(&self) -> u16 {
