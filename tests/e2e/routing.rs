@@ -144,3 +144,21 @@ async fn a_running_nginx_sends_each_path_to_its_owner() {
         .expect("text");
     assert!(!metrics.contains("# TYPE"), "metrics leaked through nginx");
 }
+
+#[actix_web::test]
+async fn websockets_open_only_from_pages_of_the_same_site() {
+    let cluster = Cluster::start().await.expect("cluster");
+    let token = livehelp_testkit::Identities::default().user("u1", "o1", None);
+    let url = cluster.ws_url("/chat/ws");
+    let own = cluster.nginx.base_url();
+    let same = livehelp_testkit::WsClient::connect_from(&url, Some(&token), Some(&own)).await;
+    assert!(same.is_ok(), "a page of the site itself connects");
+    let foreign =
+        livehelp_testkit::WsClient::connect_from(&url, Some(&token), Some("https://evil.example"))
+            .await;
+    assert_eq!(
+        foreign.err().map(|s| s.as_u16()),
+        Some(403),
+        "cross-site WebSocket hijacking is refused"
+    );
+}

@@ -53,6 +53,8 @@ pub fn load_from(
             .prefix_separator("__")
             .separator("__")
             .try_parsing(parse)
+            .list_separator(",")
+            .with_list_parse_key("auth.allowed_origins")
             .source(Some(vars.into_iter().collect()))
     };
     let settings: Settings = builder
@@ -82,6 +84,16 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
         return Err(invalid(
             "auth.host_api_key",
             "must be at least 16 bytes (set LIVEHELP__AUTH__HOST_API_KEY)",
+        ));
+    }
+    if let Some(bad) = s.auth.allowed_origins.iter().find(|o| {
+        !(o.starts_with("https://") || o.starts_with("http://"))
+            || o.ends_with('/')
+            || o.matches('/').count() != 2
+    }) {
+        return Err(invalid(
+            "auth.allowed_origins",
+            format!("{bad:?} is not an origin like https://host.example or http://host:8080"),
         ));
     }
     let url = s.redis.url.expose_secret();
@@ -305,6 +317,30 @@ mod tests {
         )
         .expect("a base URL with a port");
         assert_eq!(s.voice.public_base_url, "https://help.example.org:8443");
+    }
+
+    #[test]
+    fn allowed_origins_are_a_comma_separated_list_of_origins() {
+        let s = load_from(
+            None,
+            env(&[(
+                "LIVEHELP__AUTH__ALLOWED_ORIGINS",
+                "https://a.example,http://b.example:8080",
+            )]),
+        )
+        .expect("valid");
+        assert_eq!(
+            s.auth.allowed_origins,
+            ["https://a.example", "http://b.example:8080"]
+        );
+        assert!(
+            error(&[("LIVEHELP__AUTH__ALLOWED_ORIGINS", "a.example")])
+                .contains("auth.allowed_origins")
+        );
+        assert!(
+            error(&[("LIVEHELP__AUTH__ALLOWED_ORIGINS", "https://a.example/path")])
+                .contains("auth.allowed_origins")
+        );
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub struct AuthSettings {
     pub jwt_secret: SecretString,
     pub host_api_key: SecretString,
     pub leeway_seconds: u64,
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -21,9 +21,22 @@ impl WsClient {
     /// Connects as a browser does: the token as a `bearer.` subprotocol next to
     /// `livehelp.v1`. Fails with the HTTP status when the handshake is refused.
     pub async fn connect(url: &str, token: Option<&str>) -> Result<Self, http::StatusCode> {
+        Self::connect_from(url, token, None).await
+    }
+
+    /// Connects as a page of `origin` would (browsers always send `Origin`).
+    pub async fn connect_from(
+        url: &str,
+        token: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Self, http::StatusCode> {
         let mut request = url
             .into_client_request()
             .map_err(|_| http::StatusCode::BAD_REQUEST)?;
+        if let Some(origin) = origin {
+            let value = origin.parse().map_err(|_| http::StatusCode::BAD_REQUEST)?;
+            request.headers_mut().insert("Origin", value);
+        }
         let protocols = match token {
             Some(t) => format!("livehelp.v1, bearer.{t}"),
             None => "livehelp.v1".to_owned(),

@@ -39,6 +39,12 @@ pub fn upgrade_with_limit(
     allowed: impl Fn(&Principal) -> bool,
     max_frame_bytes: usize,
 ) -> Result<(HttpResponse, Socket, Principal), ApiError> {
+    if !crate::origin_allowed(req, &ctx.settings.auth.allowed_origins) {
+        metrics::counter!("livehelp_auth_failures", "reason" => "origin").increment(1);
+        return Err(ApiError::forbidden(
+            "this page's origin may not open livehelp sockets",
+        ));
+    }
     let principal = ctx.auth.principal(req)?;
     if !allowed(&principal) {
         metrics::counter!("livehelp_auth_failures", "reason" => "forbidden").increment(1);
