@@ -182,3 +182,71 @@ async fn closing_the_last_monitor_signs_the_operator_off() {
         (Some(0), Some(true))
     );
 }
+
+#[actix_web::test]
+async fn the_host_reads_who_joined_blocked_and_observed() {
+    let cluster = Cluster::start().await.expect("cluster");
+    let ids = Identities::default();
+    let http = reqwest::Client::new();
+    http.put(cluster.url("/chat/api/sessions/e2e-3/status"))
+        .bearer_auth(HOST_API_KEY)
+        .json(&json!({"availability": "available", "mode": "help", "partner_roles": "advocate"}))
+        .send()
+        .await
+        .expect("host api");
+    let operator = ids.operator("o3", Some("Ola"));
+    let join = http
+        .post(cluster.url("/monitor/api/sessions/e2e-3/join"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .expect("join");
+    assert_eq!(join.status(), 200);
+    let mut monitor = WsClient::connect(&cluster.ws_url("/monitor/ws"), Some(&operator))
+        .await
+        .expect("monitor");
+    monitor
+        .send_json(json!({"type": "session.block", "session": "e2e-3"}))
+        .await;
+    let mut mirror = WsClient::connect(&cluster.ws_url("/mirror/ws"), Some(&operator))
+        .await
+        .expect("mirror");
+    mirror
+        .send_json(json!({"type": "mirror.observe", "session": "e2e-3", "on": true}))
+        .await;
+    mirror.next_of_type("mirror.control").await;
+
+    let audit = |token: String| {
+        http.get(cluster.url("/chat/api/sessions/e2e-3/audit"))
+            .bearer_auth(token)
+            .send()
+    };
+    let mut actions = Vec::new();
+    for _ in 0..50 {
+        let trail: Value = audit(HOST_API_KEY.to_owned())
+            .await
+            .expect("audit")
+            .json()
+            .await
+            .expect("json");
+        actions = trail
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|e| e["action"].as_str().unwrap_or("").to_owned())
+            .collect();
+        if actions.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Block (monitor socket) and observe (mirror socket) travel on separate sockets.
+    actions.sort();
+    assert_eq!(actions, ["block", "join", "observe"]);
+    let user = ids.user("u3", "e2e-3", None);
+    assert_eq!(
+        audit(user).await.expect("audit").status(),
+        403,
+        "users do not read the audit trail"
+    );
+}

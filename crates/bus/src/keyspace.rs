@@ -164,6 +164,11 @@ impl Keyspace {
         format!("{}:mirror:{{{s}}}:watchers", self.prefix)
     }
 
+    /// Stream: the session's audit trail (observe, control, join, block).
+    pub fn audit(&self, s: &SessionId) -> String {
+        format!("{}:session:{{{s}}}:audit", self.prefix)
+    }
+
     /// Channel: ids of sessions whose monitor row changed.
     pub fn monitor_channel(&self) -> String {
         format!("{}:chan:monitor", self.prefix)

@@ -2,6 +2,7 @@
 //! names. Commands go through a deadpool pool; subscriptions through one pub/sub connection
 //! per process ([`Hub`]) that reconnects and resubscribes by itself.
 
+mod audit;
 mod chat_store;
 mod chats;
 mod connect;
@@ -15,6 +16,7 @@ mod operators;
 mod sessions;
 mod voice;
 
+pub use audit::AuditEntry;
 pub use chat_store::{ChatPayload, HISTORY_PAGE, Stored, decode_published};
 pub use chats::{ChatRecord, Release, conversation_for};
 pub use connect::Bus;

@@ -27,7 +27,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/chat/api/sessions/{session}/partners",
         web::get().to(partners),
     )
-    .route("/chat/api/sessions/{session}/log", web::get().to(chat_log));
+    .route("/chat/api/sessions/{session}/log", web::get().to(chat_log))
+    .route(
+        "/chat/api/sessions/{session}/audit",
+        web::get().to(audit_trail),
+    );
 }
 
 /// Who called, as far as a session's data goes.
@@ -265,4 +269,17 @@ async fn chat_log(
         .map(|(m, p)| entry(m, p, &zone))
         .collect();
     Ok(HttpResponse::Ok().json(log))
+}
+
+/// Who observed, controlled, joined or blocked the session, and when: for the host only.
+async fn audit_trail(
+    ctx: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let session = session_id(&path)?;
+    match caller(&ctx, &req, &session)? {
+        Caller::Host => Ok(HttpResponse::Ok().json(ctx.bus.audit_trail(&session).await?)),
+        Caller::User(_) => Err(ApiError::forbidden("only the host reads the audit trail")),
+    }
 }

@@ -188,7 +188,10 @@ impl Observer {
             )
             .await;
         metrics::counter!("livehelp_mirror_observations").increment(1);
-        tracing::info!(audit = "observe", operator = %self.operator.id, session = %session, "observing");
+        self.ctx
+            .bus
+            .audit(&session, &self.operator.id, "observe")
+            .await;
         Ok(())
     }
 
@@ -251,7 +254,10 @@ impl Observer {
             ));
         }
         self.controlling.insert(session.clone());
-        tracing::info!(audit = "control", operator = %self.operator.id, session = %session, "took control");
+        self.ctx
+            .bus
+            .audit(&session, &self.operator.id, "control")
+            .await;
         self.announce_control(&session, Some(self.me())).await
     }
 
@@ -264,7 +270,10 @@ impl Observer {
             .await
             .map_err(unavailable)?;
         if released {
-            tracing::info!(audit = "control_released", operator = %self.operator.id, session = %session, "gave control back");
+            self.ctx
+                .bus
+                .audit(session, &self.operator.id, "control_released")
+                .await;
             self.announce_control(session, None).await?;
         }
         Ok(())

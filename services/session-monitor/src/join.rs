@@ -1,6 +1,6 @@
 //! Join links (SPEC §6): an operator asks for a link to open the host's interview for a
 //! session as themselves; the link carries a short-lived, single-use signed token that the
-//! host verifies. Every join is written to the audit log.
+//! host verifies. Every join is written to the session's audit trail.
 
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ pub async fn join_link(
     } else {
         '?'
     };
-    tracing::info!(audit = "join", operator = %operator.id, session = %session, "join link issued");
+    ctx.bus.audit(&session, &operator.id, "join").await;
     metrics::counter!("livehelp_joins").increment(1);
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

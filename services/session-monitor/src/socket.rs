@@ -124,7 +124,9 @@ async fn apply(ctx: &Context, operator: &UserId, frame: ClientFrame) -> Result<(
         ClientFrame::SessionBlock { session } | ClientFrame::SessionUnblock { session } => {
             let block = frame_is_block;
             ctx.bus.set_blocked(&session, block).await?;
-            tracing::info!(audit = if block { "block" } else { "unblock" }, operator = %operator, session = %session, "session block changed");
+            ctx.bus
+                .audit(&session, operator, if block { "block" } else { "unblock" })
+                .await;
             Ok(())
         }
         other => Err(ApiError::new(

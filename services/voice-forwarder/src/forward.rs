@@ -65,7 +65,7 @@ pub async fn start(
             "no free access code right now, retry shortly",
         ));
     };
-    tracing::info!(audit = "voice_forward", operator = %operator.id, session = %session, "call forwarding on");
+    ctx.bus.audit(&session, &operator.id, "forward_calls").await;
     metrics::counter!("livehelp_voice_codes_issued").increment(1);
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -87,6 +87,8 @@ pub async fn stop(
     if ctx.bus.cancel_voice_code(&operator.id, &session).await? {
         metrics::counter!("livehelp_voice_codes_cancelled").increment(1);
     }
-    tracing::info!(audit = "voice_forward", operator = %operator.id, session = %session, "call forwarding off");
+    ctx.bus
+        .audit(&session, &operator.id, "forward_calls_stopped")
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
