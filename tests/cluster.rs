@@ -40,7 +40,15 @@ pub fn static_root() -> PathBuf {
 impl Cluster {
     /// Starts everything. Must run inside an actix System (`#[actix_web::test]`).
     pub async fn start() -> anyhow::Result<Self> {
-        let redis = RedisServer::start()?;
+        Self::on(RedisServer::start()?).await
+    }
+
+    /// [`Cluster::start`] on a Redis with its append-only file on.
+    pub async fn start_persistent() -> anyhow::Result<Self> {
+        Self::on(RedisServer::start_persistent()?).await
+    }
+
+    async fn on(redis: RedisServer) -> anyhow::Result<Self> {
         let settings = test_settings(&redis.url(), None);
         let prefix = settings.redis.key_prefix.clone();
         let settings = || test_settings(&redis.url(), Some(&prefix));

@@ -185,3 +185,29 @@ async fn draining_closes_websockets_with_1001_and_stops_the_service() {
         "the listener is closed"
     );
 }
+
+#[actix_web::test]
+async fn acknowledged_messages_survive_a_killed_redis_with_persistence_on() {
+    let mut cluster = Cluster::start_persistent().await.expect("cluster");
+    let mut writer = chatting_user(&cluster, "p1").await;
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        writer
+            .send_json(
+                json!({"type": "chat.send", "cmid": format!("c{i}"), "text": format!("m{i}")}),
+            )
+            .await;
+        acked.push(writer.next_of_type("chat.ack").await["id"].clone());
+    }
+    cluster.redis.stop();
+    all_ready_become(&cluster, 503).await;
+    cluster.redis.resume().expect("redis restarts");
+    all_ready_become(&cluster, 200).await;
+
+    let mut reader = chatting_user(&cluster, "p1").await;
+    let mut seen = Vec::new();
+    while seen.len() < acked.len() {
+        seen.push(reader.next_of_type("chat.message").await["id"].clone());
+    }
+    assert_eq!(seen, acked, "every acknowledged message, in order");
+}

@@ -11,11 +11,23 @@ pub struct RedisServer {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// Append-only file on, as deployments configure Redis.
+    persistent: bool,
 }
 
 impl RedisServer {
     /// Starts a redis-server on a free port and waits until it answers.
     pub fn start() -> anyhow::Result<Self> {
+        Self::start_with(false)
+    }
+
+    /// Like [`RedisServer::start`], with the append-only file on (`appendfsync everysec`, as
+    /// docker-compose and the chart configure it): data survives the process being killed.
+    pub fn start_persistent() -> anyhow::Result<Self> {
+        Self::start_with(true)
+    }
+
+    fn start_with(persistent: bool) -> anyhow::Result<Self> {
         let port = free_port();
         let dir =
             std::env::temp_dir().join(format!("livehelp-redis-{port}-{}", std::process::id()));
@@ -24,6 +36,7 @@ impl RedisServer {
             port,
             dir,
             child: None,
+            persistent,
         };
         server.resume()?;
         Ok(server)
@@ -37,7 +50,7 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Kills the server (its data goes with it: persistence is off).
+    /// Kills the server (SIGKILL); without persistence its data goes with it.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -50,7 +63,8 @@ impl RedisServer {
         self.stop();
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args(["--save", "", "--daemonize", "no"])
+            .args(["--appendonly", if self.persistent { "yes" } else { "no" }])
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
