@@ -117,3 +117,58 @@ async fn killing_a_gateway_mid_conversation_loses_and_duplicates_nothing() {
     let mut history = Vec::new();
     collect(&mut late, &mut history, 40).await;
 }
+
+#[actix_web::test]
+async fn a_rolling_update_closes_clients_with_1001_and_they_resume_elsewhere() {
+    let redis = RedisServer::start().expect("redis");
+    let prefix = fresh_prefix();
+    let binary = env!("CARGO_BIN_EXE_chat-gateway");
+    let mut old = ServiceProcess::start(binary, &redis.url(), &prefix).expect("old instance");
+    let new = ServiceProcess::start(binary, &redis.url(), &prefix).expect("new instance");
+    let ids = Identities::default();
+    let url = |p: &ServiceProcess| format!("ws://127.0.0.1:{}/chat/ws", p.port());
+    reqwest::Client::new()
+        .put(format!(
+            "http://127.0.0.1:{}/chat/api/sessions/r1/status",
+            new.port()
+        ))
+        .bearer_auth(livehelp_testkit::HOST_API_KEY)
+        .json(&json!({"availability": "available", "mode": "peer"}))
+        .send()
+        .await
+        .expect("host api");
+
+    let mut sender = WsClient::connect(&url(&new), Some(&ids.user("u-s", "r1", None)))
+        .await
+        .expect("sender");
+    sender.send_json(json!({"type": "chat.activate"})).await;
+    state_where(&mut sender, |s| s["active"] == true).await;
+    let mut reader = WsClient::connect(&url(&old), Some(&ids.user("u-r", "r1", None)))
+        .await
+        .expect("reader");
+    reader.send_json(json!({"type": "chat.open"})).await;
+    let mut acks = vec![send(&mut sender, "c0", "before", None).await["id"].clone()];
+    let mut seen = Vec::new();
+    collect(&mut reader, &mut seen, 1).await;
+
+    let status = old.terminate().expect("exits");
+    assert!(
+        status.success(),
+        "a drained instance exits cleanly: {status:?}"
+    );
+    let close = reader.closed().await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1001);
+    acks.push(send(&mut sender, "c1", "during", None).await["id"].clone());
+
+    let last = seen.last().map(|m| m["id"].clone()).expect("seen");
+    let mut reader = WsClient::connect(&url(&new), Some(&ids.user("u-r", "r1", None)))
+        .await
+        .expect("reader again");
+    reader
+        .send_json(json!({"type": "chat.open", "after": last}))
+        .await;
+    acks.push(send(&mut sender, "c2", "after", None).await["id"].clone());
+    collect(&mut reader, &mut seen, 3).await;
+    let ids_seen: Vec<&Value> = seen.iter().map(|m| &m["id"]).collect();
+    assert_eq!(ids_seen, acks.iter().collect::<Vec<_>>());
+}
