@@ -243,3 +243,49 @@ async fn the_host_sets_a_status_with_its_api_key_and_bad_values_name_the_field()
         "{body}"
     );
 }
+
+#[actix_web::test]
+async fn a_reader_that_stops_reading_is_cut_off_and_nobody_else_waits() {
+    let gw = Gateway::start_with(|s| s.limits.client_queue = 16).await;
+    gw.set_status("sl", json!({"availability": "available", "mode": "peer"}))
+        .await;
+    let mut writer = gw.user("sl", "u-w", "W").await;
+    writer.send_json(json!({"type": "chat.open"})).await;
+    writer.send_json(json!({"type": "chat.activate"})).await;
+    state_where(&mut writer, |s| s["active"] == true).await;
+    let mut stuck = gw.user("sl", "u-stuck", "Stuck").await;
+    stuck.send_json(json!({"type": "chat.open"})).await;
+
+    // ~8 MB of messages: far more than socket buffers and the queue of 16 hold.
+    let text = "x".repeat(4000);
+    for i in 0..2000 {
+        let ack = send(&mut writer, &format!("c{i}"), &text, None).await;
+        assert!(
+            ack["id"].is_string(),
+            "the writer is never held up by the stuck reader"
+        );
+    }
+    // The stuck reader finds, once it reads again, that it was cut off as a slow consumer.
+    let close = loop {
+        match stuck.next_frame_or_close().await {
+            Ok(_) => {}
+            Err(close) => break close,
+        }
+    };
+    if let Some(close) = close {
+        assert_eq!(
+            (u16::from(close.code), close.reason.as_str()),
+            (1008, "slow consumer")
+        );
+    }
+    let metrics = reqwest::get(gw.http("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("livehelp_ws_slow_consumers_total{service=\"chat-gateway\"} 1"),
+        "{metrics}"
+    );
+}
