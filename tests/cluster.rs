@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use livehelp_settings::Settings;
 use livehelp_testkit::{
     HOST_API_KEY, JWT_SECRET, Nginx, RedisServer, Upstreams, repo_root, test_settings,
 };
@@ -40,18 +41,27 @@ pub fn static_root() -> PathBuf {
 impl Cluster {
     /// Starts everything. Must run inside an actix System (`#[actix_web::test]`).
     pub async fn start() -> anyhow::Result<Self> {
-        Self::on(RedisServer::start()?).await
+        Self::on(RedisServer::start()?, |_| {}).await
     }
 
     /// [`Cluster::start`] on a Redis with its append-only file on.
     pub async fn start_persistent() -> anyhow::Result<Self> {
-        Self::on(RedisServer::start_persistent()?).await
+        Self::on(RedisServer::start_persistent()?, |_| {}).await
     }
 
-    async fn on(redis: RedisServer) -> anyhow::Result<Self> {
+    /// [`Cluster::start`] with every service's settings adjusted by `tune`.
+    pub async fn start_with(tune: impl Fn(&mut Settings)) -> anyhow::Result<Self> {
+        Self::on(RedisServer::start()?, tune).await
+    }
+
+    async fn on(redis: RedisServer, tune: impl Fn(&mut Settings)) -> anyhow::Result<Self> {
         let settings = test_settings(&redis.url(), None);
         let prefix = settings.redis.key_prefix.clone();
-        let settings = || test_settings(&redis.url(), Some(&prefix));
+        let settings = || {
+            let mut s = test_settings(&redis.url(), Some(&prefix));
+            tune(&mut s);
+            s
+        };
 
         let mut services = Vec::new();
         macro_rules! start {

@@ -214,6 +214,8 @@ pub enum ServerFrame {
         roles: Vec<PartnerRole>,
         known_roles: Vec<PartnerRole>,
         phone: Option<PhoneNumber>,
+        /// Call forwarding is configured: offer the "Forward calls" toggle.
+        voice: bool,
     },
     #[serde(rename = "error")]
     Error(ErrorFrame),

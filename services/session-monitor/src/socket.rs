@@ -81,6 +81,7 @@ async fn send_operator_state(
                 roles: status.roles,
                 known_roles,
                 phone,
+                voice: ctx.settings.voice.enabled,
             }
         }
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
