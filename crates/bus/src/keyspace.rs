@@ -159,6 +159,12 @@ impl Keyspace {
         format!("{}:mirror:{{{s}}}:lock", self.prefix)
     }
 
+    /// Hash: `<kind>|<operator>` → until when (ms) the user agreed that the operator may
+    /// observe or control.
+    pub fn mirror_consent(&self, s: &SessionId) -> String {
+        format!("{}:mirror:{{{s}}}:consent", self.prefix)
+    }
+
     /// Sorted set: a session's observer connections, scored by expiry (ms).
     pub fn mirror_watchers(&self, s: &SessionId) -> String {
         format!("{}:mirror:{{{s}}}:watchers", self.prefix)

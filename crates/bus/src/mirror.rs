@@ -151,11 +151,59 @@ impl Bus {
         .await
     }
 
-    /// Forgets every observer of a session (the user pressed Stop).
+    /// Records the user's consent for `operator` to observe or control, for `ttl_ms`.
+    pub async fn grant_consent(
+        &self,
+        session: &SessionId,
+        kind: &str,
+        operator: &UserId,
+        ttl_ms: u64,
+    ) -> Result<(), BusError> {
+        let key = self.keys.mirror_consent(session);
+        let until = now_ms() + ttl_ms;
+        self.run(async |c| {
+            redis::pipe()
+                .hset(&key, format!("{kind}|{operator}"), until)
+                .pexpire(&key, ttl_ms as i64)
+                .query_async::<()>(c)
+                .await
+        })
+        .await
+    }
+
+    pub async fn has_consent(
+        &self,
+        session: &SessionId,
+        kind: &str,
+        operator: &UserId,
+    ) -> Result<bool, BusError> {
+        let key = self.keys.mirror_consent(session);
+        let until: Option<u64> = self
+            .run(async |c| {
+                redis::cmd("HGET")
+                    .arg(&key)
+                    .arg(format!("{kind}|{operator}"))
+                    .query_async(c)
+                    .await
+            })
+            .await?;
+        Ok(until.is_some_and(|u| u > now_ms()))
+    }
+
+    /// Forgets every observer of a session and every consent given (the user pressed Stop).
     pub async fn clear_watchers(&self, session: &SessionId) -> Result<(), BusError> {
-        let key = self.keys.mirror_watchers(session);
-        self.run(async |c| redis::cmd("DEL").arg(&key).query_async::<i64>(c).await)
-            .await
-            .map(|_| ())
+        let (watchers, consent) = (
+            self.keys.mirror_watchers(session),
+            self.keys.mirror_consent(session),
+        );
+        self.run(async |c| {
+            redis::cmd("DEL")
+                .arg(&watchers)
+                .arg(&consent)
+                .query_async::<i64>(c)
+                .await
+        })
+        .await
+        .map(|_| ())
     }
 }

@@ -74,6 +74,8 @@ fn parse_record(
             mode,
             partner_roles,
             title: field("title").map(str::to_owned),
+            observe_consent: field("observe_consent") == Some("1"),
+            control_consent: field("control_consent") == Some("1"),
         },
         user_name: field("user_name")
             .filter(|n| !n.is_empty())
@@ -126,6 +128,15 @@ impl Bus {
         if let Some(t) = patch.title {
             pipe.hset(&key, "title", t).ignore();
             changed = true;
+        }
+        for (field, value) in [
+            ("observe_consent", patch.observe_consent),
+            ("control_consent", patch.control_consent),
+        ] {
+            if let Some(v) = value {
+                pipe.hset(&key, field, if v { "1" } else { "0" }).ignore();
+                changed = true;
+            }
         }
         if changed {
             self.run(async |c| pipe.query_async::<()>(c).await).await?;

@@ -21,8 +21,8 @@ pub use frame::{
 };
 pub use id::{ClientMessageId, IdError, PartnerRole, SessionId, UserId};
 pub use mirror::{
-    MirrorEnvelope, MirrorFrame, MirrorNotice, decode_mirror_frame, events_for_observers,
-    input_for_user,
+    ConsentKind, MirrorEnvelope, MirrorFrame, MirrorNotice, decode_mirror_frame,
+    events_for_observers, events_session, input_for_user,
 };
 pub use monitor::{ChatSummary, SessionStatus, SessionSummary};
 pub use phone::{PhoneError, PhoneNumber};

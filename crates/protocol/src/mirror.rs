@@ -21,6 +21,29 @@ pub struct MirrorEnvelope<'a> {
     pub action: Option<&'a RawValue>,
     #[serde(default)]
     pub on: Option<bool>,
+    #[serde(default, rename = "kind")]
+    pub consent: Option<ConsentKind>,
+    #[serde(default)]
+    pub operator: Option<crate::UserId>,
+    #[serde(default)]
+    pub granted: Option<bool>,
+}
+
+/// What a user may be asked to agree to (when the host requires it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsentKind {
+    Observe,
+    Control,
+}
+
+impl ConsentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Observe => "observe",
+            Self::Control => "control",
+        }
+    }
 }
 
 /// A decoded mirror frame.
@@ -38,6 +61,12 @@ pub enum MirrorFrame<'a> {
     Input {
         session: SessionId,
         action: &'a RawValue,
+    },
+    /// User: their answer to an operator's request to observe or control.
+    Consent {
+        kind: ConsentKind,
+        operator: crate::UserId,
+        granted: bool,
     },
 }
 
@@ -75,6 +104,13 @@ pub fn decode_mirror_frame(text: &str) -> Result<MirrorFrame<'_>, ErrorFrame> {
             session: session(env.session)?,
             action: env.action.ok_or_else(|| bad("action: required"))?,
         }),
+        "mirror.consent" => Ok(MirrorFrame::Consent {
+            kind: env
+                .consent
+                .ok_or_else(|| bad("kind: required (observe or control)"))?,
+            operator: env.operator.ok_or_else(|| bad("operator: required"))?,
+            granted: env.granted.ok_or_else(|| bad("granted: required"))?,
+        }),
         other => Err(bad(format!("unknown frame type {other:?}"))),
     }
 }
@@ -86,6 +122,15 @@ pub fn events_for_observers(session: &SessionId, events: &RawValue) -> String {
         r#"{{"type":"mirror.events","session":"{session}","events":{}}}"#,
         events.get()
     )
+}
+
+/// The session a relayed `mirror.events` frame belongs to, read off its fixed prefix
+/// without parsing the events.
+pub fn events_session(frame: &str) -> Option<&str> {
+    frame
+        .strip_prefix(r#"{"type":"mirror.events","session":""#)
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(session, _)| session)
 }
 
 /// `mirror.input` as the user receives it.
@@ -142,6 +187,27 @@ pub enum MirrorNotice {
     /// To the observers: the view ended (the user pressed Stop, or left).
     #[serde(rename = "mirror.ended")]
     Ended { session: SessionId, reason: String },
+    /// To the user: an operator asks to observe or control (the host requires consent).
+    #[serde(rename = "mirror.ask")]
+    Ask {
+        session: SessionId,
+        kind: ConsentKind,
+        operator: crate::Partner,
+    },
+    /// To the operator: waiting for the user's answer.
+    #[serde(rename = "mirror.pending")]
+    Pending {
+        session: SessionId,
+        kind: ConsentKind,
+    },
+    /// To the observers: the user's answer to an operator's request.
+    #[serde(rename = "mirror.answer")]
+    Answer {
+        session: SessionId,
+        kind: ConsentKind,
+        operator: crate::UserId,
+        granted: bool,
+    },
 }
 
 impl MirrorNotice {

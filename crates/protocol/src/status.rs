@@ -30,6 +30,12 @@ pub struct LiveHelpStatus {
     pub mode: Mode,
     pub partner_roles: Vec<PartnerRole>,
     pub title: Option<String>,
+    /// The user must agree before an operator observes the screen.
+    #[serde(default)]
+    pub observe_consent: bool,
+    /// The user must agree before an operator takes control.
+    #[serde(default)]
+    pub control_consent: bool,
 }
 
 impl LiveHelpStatus {
@@ -41,6 +47,8 @@ impl LiveHelpStatus {
             mode: Mode::default(),
             partner_roles: Vec::new(),
             title: None,
+            observe_consent: false,
+            control_consent: false,
         }
     }
 
@@ -58,6 +66,12 @@ impl LiveHelpStatus {
         if let Some(t) = patch.title {
             self.title = Some(t);
         }
+        if let Some(c) = patch.observe_consent {
+            self.observe_consent = c;
+        }
+        if let Some(c) = patch.control_consent {
+            self.control_consent = c;
+        }
     }
 }
 
@@ -71,6 +85,8 @@ pub struct StatusPatch {
     pub partner_roles: Option<Roles>,
     #[serde(default, deserialize_with = "title")]
     pub title: Option<String>,
+    pub observe_consent: Option<bool>,
+    pub control_consent: Option<bool>,
 }
 
 /// Longest accepted interview title, in characters.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use livehelp_bus::{Arrival, Inbox};
 use livehelp_identity::Operator;
 use livehelp_protocol::{
-    Availability, ErrorCode, ErrorFrame, MirrorFrame, MirrorNotice, Partner, SessionId,
-    decode_mirror_frame, input_for_user,
+    Availability, ConsentKind, ErrorCode, ErrorFrame, MirrorFrame, MirrorNotice, Partner,
+    SessionId, decode_mirror_frame, events_session, input_for_user,
 };
 use livehelp_web::ws::Socket;
 use livehelp_web::{ApiError, Context, RateLimit};
@@ -35,6 +35,15 @@ struct Observer {
     inbox: Inbox,
     watching: HashSet<SessionId>,
     controlling: HashSet<SessionId>,
+    /// Requests waiting for the user's consent.
+    pending: HashSet<(SessionId, ConsentKind)>,
+}
+
+/// What an arriving notice asks this connection to do next.
+enum Followup {
+    Observe(SessionId),
+    Control(SessionId),
+    Unfollow(SessionId),
 }
 
 pub async fn run(ctx: Arc<Context>, socket: Socket, operator: Operator) {
@@ -58,6 +67,7 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, operator: Operator) {
         inbox,
         watching: HashSet::new(),
         controlling: HashSet::new(),
+        pending: HashSet::new(),
     };
     let mut renew = tokio::time::interval(renew_every);
     while o.socket.is_open() {
@@ -66,8 +76,7 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, operator: Operator) {
             Some(arrival) = arrivals.recv() => {
                 if let Arrival::Published(_, p) = arrival {
                     let text = String::from_utf8_lossy(&p.payload).into_owned();
-                    o.note(&text);
-                    o.socket.send_text(text).await;
+                    o.arrived(text).await;
                 }
                 if o.inbox.overflowed() {
                     o.socket.slow_consumer().await;
@@ -99,7 +108,9 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, operator: Operator) {
                     ))
                 }
             }
-            Ok(MirrorFrame::Events(_) | MirrorFrame::StopObserving) => Err(refusal(
+            Ok(
+                MirrorFrame::Events(_) | MirrorFrame::StopObserving | MirrorFrame::Consent { .. },
+            ) => Err(refusal(
                 ErrorCode::Forbidden,
                 "only users stream their screen",
             )),
@@ -117,27 +128,110 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, operator: Operator) {
 impl Observer {
     /// Follows what other connections decided: a view ended by the user, control taken
     /// away. Only these small notices are parsed; page events pass through untouched.
-    fn note(&mut self, text: &str) {
-        if !(text.starts_with(r#"{"type":"mirror.ended""#)
-            || text.starts_with(r#"{"type":"mirror.control""#))
-        {
+    /// Forwards what arrived on a watch channel, after following what other connections
+    /// decided. Only small notices are parsed; page events pass through untouched, and only
+    /// for sessions this connection actually observes (a consent request follows the
+    /// channel before the view starts).
+    async fn arrived(&mut self, text: String) {
+        if let Some(session) = events_session(&text) {
+            if self.watching.iter().any(|s| s.as_str() == session) {
+                self.socket.send_text(text).await;
+            }
             return;
         }
-        match serde_json::from_str::<MirrorNotice>(text) {
-            Ok(MirrorNotice::Ended { session, .. }) => {
+        let followup = self.note(&text);
+        self.socket.send_text(text).await;
+        let result = match followup {
+            Some(Followup::Observe(session)) => self.observe(session).await,
+            Some(Followup::Control(session)) => self.take_control(session).await,
+            Some(Followup::Unfollow(session)) => {
+                if !self.watching.contains(&session) {
+                    self.inbox
+                        .unfollow(&self.ctx.bus.mirror_watch_channel(&session));
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        };
+        if let Err(e) = result {
+            self.socket.reject(e).await;
+        }
+    }
+
+    fn note(&mut self, text: &str) -> Option<Followup> {
+        match serde_json::from_str::<MirrorNotice>(text).ok()? {
+            MirrorNotice::Ended { session, .. } => {
                 self.watching.remove(&session);
                 self.controlling.remove(&session);
                 self.inbox
                     .unfollow(&self.ctx.bus.mirror_watch_channel(&session));
+                None
             }
-            Ok(MirrorNotice::Control {
+            MirrorNotice::Control {
                 session,
                 controller,
-            }) if controller.as_ref().is_none_or(|c| c.id != self.operator.id) => {
+            } if controller.as_ref().is_none_or(|c| c.id != self.operator.id) => {
                 self.controlling.remove(&session);
+                None
             }
-            _ => {}
+            MirrorNotice::Answer {
+                session,
+                kind,
+                operator,
+                granted,
+            } if operator == self.operator.id => {
+                if !self.pending.remove(&(session.clone(), kind)) {
+                    return None;
+                }
+                match (granted, kind) {
+                    (true, ConsentKind::Observe) => Some(Followup::Observe(session)),
+                    (true, ConsentKind::Control) => Some(Followup::Control(session)),
+                    (false, _) => Some(Followup::Unfollow(session)),
+                }
+            }
+            _ => None,
         }
+    }
+
+    /// Whether the host requires the user's consent for this and it was not given yet; if
+    /// so, asks the user and tells the operator to wait.
+    async fn needs_consent(
+        &mut self,
+        session: &SessionId,
+        kind: ConsentKind,
+        required: bool,
+    ) -> Result<bool, ErrorFrame> {
+        let bus = &self.ctx.bus;
+        if !required
+            || bus
+                .has_consent(session, kind.as_str(), &self.operator.id)
+                .await
+                .map_err(unavailable)?
+        {
+            return Ok(false);
+        }
+        self.inbox
+            .follow(bus.hub(), bus.mirror_watch_channel(session))
+            .await;
+        self.pending.insert((session.clone(), kind));
+        let ask = MirrorNotice::Ask {
+            session: session.clone(),
+            kind,
+            operator: self.me(),
+        };
+        bus.to_mirror_user(session, ask.to_json())
+            .await
+            .map_err(unavailable)?;
+        self.socket
+            .send_text(
+                MirrorNotice::Pending {
+                    session: session.clone(),
+                    kind,
+                }
+                .to_json(),
+            )
+            .await;
+        Ok(true)
     }
 
     fn me(&self) -> Partner {
@@ -156,6 +250,17 @@ impl Observer {
                 "this session cannot be observed",
             ));
         }
+        if self
+            .needs_consent(
+                &session,
+                ConsentKind::Observe,
+                record.status.observe_consent,
+            )
+            .await?
+        {
+            return Ok(());
+        }
+        let bus = &self.ctx.bus;
         self.inbox
             .follow(bus.hub(), bus.mirror_watch_channel(&session))
             .await;
@@ -240,6 +345,22 @@ impl Observer {
                 ErrorCode::Forbidden,
                 "observe the session before controlling it",
             ));
+        }
+        let record = self
+            .ctx
+            .bus
+            .session_record(&session)
+            .await
+            .map_err(unavailable)?;
+        if self
+            .needs_consent(
+                &session,
+                ConsentKind::Control,
+                record.status.control_consent,
+            )
+            .await?
+        {
+            return Ok(());
         }
         let holder = self
             .ctx

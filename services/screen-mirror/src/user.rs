@@ -7,11 +7,14 @@ use std::time::Duration;
 use livehelp_bus::{Arrival, Inbox};
 use livehelp_identity::User;
 use livehelp_protocol::{
-    Availability, ErrorCode, ErrorFrame, MirrorFrame, MirrorNotice, Partner, UserId,
+    Availability, ConsentKind, ErrorCode, ErrorFrame, MirrorFrame, MirrorNotice, Partner, UserId,
     decode_mirror_frame, events_for_observers,
 };
 use livehelp_web::ws::Socket;
 use livehelp_web::{Context, RateLimit};
+
+/// How long a user's yes to observe or control holds.
+const CONSENT_MS: u64 = 3600 * 1000;
 
 /// How often the connection re-reads what may change without a message: the session's
 /// availability and an expired control lock.
@@ -84,6 +87,11 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, user: User) {
                 }
             }
             Ok(MirrorFrame::StopObserving) => s.stop_observers().await,
+            Ok(MirrorFrame::Consent {
+                kind,
+                operator,
+                granted,
+            }) => s.answer(kind, operator, granted).await,
             Ok(_) => Err(refusal(
                 ErrorCode::Forbidden,
                 "only operators observe and control",
@@ -148,6 +156,32 @@ impl Stream {
             .to_mirror_watchers(&self.user.session, frame)
             .await
             .map_err(|e| livehelp_web::ApiError::from(e).frame())
+    }
+
+    /// The user's answer to an operator's request; a yes holds for an hour (or until Stop).
+    async fn answer(
+        &mut self,
+        kind: ConsentKind,
+        operator: UserId,
+        granted: bool,
+    ) -> Result<(), ErrorFrame> {
+        let bus = &self.ctx.bus;
+        let session = &self.user.session;
+        let fail = |e| livehelp_web::ApiError::from(e).frame();
+        if granted {
+            bus.grant_consent(session, kind.as_str(), &operator, CONSENT_MS)
+                .await
+                .map_err(fail)?;
+        }
+        let answer = MirrorNotice::Answer {
+            session: session.clone(),
+            kind,
+            operator,
+            granted,
+        };
+        bus.to_mirror_watchers(session, answer.to_json())
+            .await
+            .map_err(fail)
     }
 
     /// The user's Stop button: every observer's view ends and control returns.

@@ -265,3 +265,60 @@ async fn nobody_sees_an_unavailable_session_and_roles_are_enforced() {
     .await;
     assert_eq!(user.closed().await.map(|c| u16::from(c.code)), Some(1009));
 }
+
+#[actix_web::test]
+async fn with_consent_required_the_user_decides_before_anyone_watches_or_controls() {
+    let m = Mirror::start(|_| {}).await;
+    let patch: StatusPatch = serde_json::from_value(json!({
+        "availability": "available", "observe_consent": true, "control_consent": true
+    }))
+    .expect("patch");
+    m.bus
+        .update_status(&SessionId::parse("cs").expect("id"), patch)
+        .await
+        .expect("status");
+    let mut user = m.user("cs").await;
+    let mut op = m.operator("o-1").await;
+
+    op.send_json(json!({"type": "mirror.observe", "session": "cs", "on": true}))
+        .await;
+    assert_eq!(op.next_of_type("mirror.pending").await["kind"], "observe");
+    let ask = user.next_of_type("mirror.ask").await;
+    assert_eq!(
+        (ask["kind"].as_str(), ask["operator"]["id"].as_str()),
+        (Some("observe"), Some("o-1"))
+    );
+    // Nothing of the page reaches the operator before the user agrees.
+    user.send_json(json!({"type": "mirror.events", "events": [{"type": 4, "secret": "before"}]}))
+        .await;
+    user.send_json(
+        json!({"type": "mirror.consent", "kind": "observe", "operator": "o-1", "granted": false}),
+    )
+    .await;
+    assert_eq!(op.next_of_type("mirror.answer").await["granted"], false);
+
+    op.send_json(json!({"type": "mirror.observe", "session": "cs", "on": true}))
+        .await;
+    user.next_of_type("mirror.ask").await;
+    user.send_json(
+        json!({"type": "mirror.consent", "kind": "observe", "operator": "o-1", "granted": true}),
+    )
+    .await;
+    user.next_of_type("mirror.snapshot").await;
+    user.send_json(json!({"type": "mirror.events", "events": [{"type": 4, "after": true}]}))
+        .await;
+    assert_eq!(
+        op.next_of_type("mirror.events").await["events"],
+        json!([{"type": 4, "after": true}])
+    );
+
+    op.send_json(json!({"type": "mirror.control", "session": "cs", "on": true}))
+        .await;
+    assert_eq!(op.next_of_type("mirror.pending").await["kind"], "control");
+    assert_eq!(user.next_of_type("mirror.ask").await["kind"], "control");
+    user.send_json(
+        json!({"type": "mirror.consent", "kind": "control", "operator": "o-1", "granted": true}),
+    )
+    .await;
+    control_is(&mut user, json!("o-1")).await;
+}
