@@ -334,8 +334,8 @@ impl Bus {
         Ok(true)
     }
 
-    /// Attaches operators to queued help chats, oldest first, while any qualify. Safe to run
-    /// on every instance at once: each attachment is one atomic script.
+    /// Attaches operators to queued help chats of connected users, oldest first, while any
+    /// qualify. Safe to run on every instance at once: each attachment is one atomic script.
     pub async fn dispatch(&self, cap: usize) -> Result<(), BusError> {
         let key = self.keys.queue();
         let queued: Vec<String> = self
@@ -356,7 +356,14 @@ impl Bus {
                 continue;
             };
             let record = self.session_record(&conversation.session).await?;
-            if record.blocked {
+            if record.status.mode != Mode::Help {
+                // The host switched the session away from private help since it queued.
+                self.release(&conversation.session, user, Release::Deactivate)
+                    .await?;
+                continue;
+            }
+            if record.blocked || !record.users_online.contains(user) {
+                // A user who left keeps their place but gets no operator until they return.
                 continue;
             }
             if self

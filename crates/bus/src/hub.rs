@@ -225,6 +225,8 @@ async fn serve(
     inner.connected.store(true, Ordering::Relaxed);
     inner.generation.send_modify(|g| *g += 1);
     let generation = *inner.generation.borrow();
+    // On a subscribed connection Redis answers PING with a ["pong", ""] array, not +PONG:
+    // any answer proves the connection alive.
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -261,7 +263,7 @@ async fn serve(
                 None => return true,
             },
             _ = ping.tick() => {
-                match tokio::time::timeout(timeout, sink.ping::<String>()).await {
+                match tokio::time::timeout(timeout, sink.ping::<redis::Value>()).await {
                     Ok(Ok(_)) => {}
                     _ => return false,
                 }

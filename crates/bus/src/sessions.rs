@@ -119,6 +119,7 @@ impl Bus {
             pipe.hset(&key, "mode", text(&m)).ignore();
             changed = true;
         }
+        let roles_changed = patch.partner_roles.is_some();
         if let Some(r) = patch.partner_roles {
             let roles = r.into_vec();
             self.note_roles(&mut pipe, &roles);
@@ -145,6 +146,10 @@ impl Bus {
             })
             .await?;
             self.notify_monitor(session).await?;
+        }
+        if roles_changed {
+            // Open monitors offer the roles sessions ask for: tell them.
+            self.notify_operators_changed().await?;
         }
         Ok(self.session_record(session).await?.status)
     }
