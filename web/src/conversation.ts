@@ -1,14 +1,27 @@
-// One session's conversation as one participant sees it, shared by the widget and the
-// monitor. It gives the page exactly-once display over an at-least-once wire:
+// One conversation as one participant sees it, shared by the widget and the monitor. It
+// gives the page exactly-once display over an at-least-once wire:
 // - messages not newer than the last one seen are dropped (resends, resumed history);
 // - own sends are shown at once as pending, kept until acknowledged and resent with the
 //   same cmid after a reconnect, so the server stores each once;
 // - the log, the last seen id and the unacknowledged sends are kept in sessionStorage, so
 //   a reload shows the log and resumes with `chat.open {after}` instead of starting over.
+// Its read receipts are in read-receipts.ts.
 
 import { bubble, setNote } from "./bubble";
 import { isNewer } from "./message-id";
-import type { ChatAck, ChatMessage, ChatSend, ErrorFrame, MessageId, Party } from "./protocol";
+import { displayName } from "./party";
+import type {
+  ChatAck,
+  ChatMessage,
+  ChatRead,
+  ChatReadSent,
+  ChatSend,
+  ConversationId,
+  ErrorFrame,
+  MessageId,
+  Party,
+} from "./protocol";
+import { ReadReceipts } from "./read-receipts";
 import { forget, load, save } from "./storage";
 
 /** How many messages a reload restores; older ones are only on the server. */
@@ -24,6 +37,8 @@ interface Shown {
 
 interface Snapshot {
   lastSeen?: MessageId;
+  /** The furthest a partner has read. */
+  readUpTo?: MessageId;
   messages: Shown[];
   /** Sends not yet acknowledged: a reload resends them. */
   unacked: { cmid: string; text: string }[];
@@ -38,12 +53,14 @@ interface Outgoing {
 export interface ConversationOptions {
   /** The role="log" element; the conversation owns its children. */
   log: HTMLElement;
+  /** Named in every frame. */
+  id: ConversationId;
   storageKey: string;
-  /** Named in chat.send: operators must, users need not. */
-  session?: string;
   isOwn(from: Party): boolean;
-  /** Sends a frame if the socket is ready; false keeps the send for `resend()`. */
-  transmit(frame: ChatSend): boolean;
+  /** Whose receipts say that own messages were read. */
+  isReader(by: Party): boolean;
+  /** Sends a frame if the socket is ready; false keeps a send for `resend()`. */
+  transmit(frame: ChatSend | ChatReadSent): boolean;
 }
 
 export class Conversation {
@@ -51,13 +68,22 @@ export class Conversation {
   private messages: Shown[] = [];
   /** Own sends shown below the stored messages until their chat.message arrives. */
   private outgoing = new Map<string, Outgoing>();
+  private readonly receipts: ReadReceipts;
 
   constructor(private readonly options: ConversationOptions) {
     options.log.replaceChildren();
     const snapshot = load(options.storageKey) as Partial<Snapshot> | undefined;
     this.lastSeen = snapshot?.lastSeen;
+    this.receipts = new ReadReceipts(options.log, snapshot?.readUpTo, (upTo) =>
+      options.transmit({ type: "chat.read", up_to: upTo, conversation: options.id }),
+    );
     for (const shown of snapshot?.messages ?? []) this.show(shown);
     for (const { cmid, text } of snapshot?.unacked ?? []) this.addOutgoing(cmid, text);
+    this.markRead();
+  }
+
+  get id(): ConversationId {
+    return this.options.id;
   }
 
   /** For `chat.open {after}`: the newest message id this page has shown. */
@@ -68,6 +94,7 @@ export class Conversation {
   send(text: string): void {
     const cmid = newCmid();
     this.addOutgoing(cmid, text);
+    this.markRead();
     this.persist();
     this.transmit(cmid, text);
   }
@@ -75,6 +102,7 @@ export class Conversation {
   /** After a reconnect's `chat.open`: the server stores a repeated cmid only once. */
   resend(): void {
     for (const [cmid, o] of this.outgoing) if (!o.acked) this.transmit(cmid, o.text);
+    this.receipts.retry();
   }
 
   acknowledge(ack: ChatAck): void {
@@ -87,8 +115,9 @@ export class Conversation {
     this.persist();
   }
 
-  receive(message: ChatMessage): void {
-    if (!isNewer(message.id, this.lastSeen)) return;
+  /** True when the message is new here and from someone else. */
+  receive(message: ChatMessage): boolean {
+    if (!isNewer(message.id, this.lastSeen)) return false;
     this.lastSeen = message.id;
     const own = this.options.isOwn(message.from);
     const o = own ? this.outgoing.get(message.cmid) : undefined;
@@ -96,13 +125,17 @@ export class Conversation {
       o.node.remove();
       this.outgoing.delete(message.cmid);
     }
-    this.show({
-      id: message.id,
-      own,
-      name: message.from.name || (message.from.kind === "operator" ? "Operator" : "Anonymous user"),
-      text: message.text,
-      at: message.at,
-    });
+    this.show({ id: message.id, own, name: displayName(message.from), text: message.text, at: message.at });
+    this.markRead();
+    this.persist();
+    return !own;
+  }
+
+  /** A partner's receipt. */
+  read(receipt: ChatRead): void {
+    if (!this.options.isReader(receipt.by)) return;
+    this.receipts.receipt(receipt.up_to);
+    this.markRead();
     this.persist();
   }
 
@@ -118,19 +151,24 @@ export class Conversation {
     setNote(o.node, `Not sent: ${error.message}`);
     o.node.classList.replace("lh-msg--pending", "lh-msg--failed");
     this.outgoing.delete(error.ref!);
+    this.markRead();
     this.persist();
     return true;
   }
 
-  /** The session left the list: its snapshot would only fill the tab's storage. */
+  /** The page no longer shows this conversation. */
+  stop(): void {
+    this.receipts.stop();
+  }
+
+  /** Stops, and forgets the snapshot, which would only fill the tab's storage. */
   discard(): void {
+    this.stop();
     forget(this.options.storageKey);
   }
 
   private transmit(cmid: string, text: string): void {
-    const frame: ChatSend = { type: "chat.send", cmid, text };
-    if (this.options.session !== undefined) frame.session = this.options.session;
-    this.options.transmit(frame);
+    this.options.transmit({ type: "chat.send", cmid, text, conversation: this.options.id });
   }
 
   private addOutgoing(cmid: string, text: string): void {
@@ -145,9 +183,15 @@ export class Conversation {
   private show(shown: Shown): void {
     this.messages.push(shown);
     if (this.messages.length > KEPT_MESSAGES) this.messages.shift();
+    const node = bubble(shown);
     const firstPending = this.outgoing.values().next().value?.node ?? null;
-    this.options.log.insertBefore(bubble(shown), firstPending);
+    this.options.log.insertBefore(node, firstPending);
+    this.receipts.shown(shown.id, shown.own, node);
     this.scrollToEnd();
+  }
+
+  private markRead(): void {
+    this.receipts.place(this.outgoing.size > 0);
   }
 
   private scrollToEnd(): void {
@@ -160,6 +204,8 @@ export class Conversation {
       .map(([cmid, o]) => ({ cmid, text: o.text }));
     const snapshot: Snapshot = { messages: this.messages, unacked };
     if (this.lastSeen !== undefined) snapshot.lastSeen = this.lastSeen;
+    const readUpTo = this.receipts.partnersRead;
+    if (readUpTo !== undefined) snapshot.readUpTo = readUpTo;
     save(this.options.storageKey, snapshot);
   }
 }

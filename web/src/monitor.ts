@@ -1,10 +1,12 @@
 // The operators' monitor page (served by session-monitor at /monitor/). Two sockets:
-// /monitor/ws keeps the session list, /chat/ws carries the conversations in its rows.
+// /monitor/ws keeps the session list and the operator's own status, /chat/ws carries the
+// conversations in the rows.
 
 import { connect, tokenFrom, type ConnectionState } from "./connection";
 import { el } from "./dom";
-import type { Hello, Party, ServerFrame, SessionSummary } from "./protocol";
-import { sessionRow, type SessionRow } from "./session-row";
+import { operatorControls } from "./operator-controls";
+import type { ClientFrame, ConversationId, Party, ServerFrame, SessionSummary } from "./protocol";
+import { BLOCKED_NOTE, SessionRow } from "./session-row";
 
 // currentScript is only set while the script first runs, so read it now.
 const script = document.currentScript as HTMLScriptElement | null;
@@ -12,23 +14,30 @@ const tokenUrl = script?.dataset.tokenUrl ?? "/livehelp/token";
 
 const rows = new Map<string, SessionRow>();
 let you: Party | undefined;
-/** The chat socket's hello has been answered: chat frames may go out. */
-let chatReady = false;
+/** A socket's hello has been answered: frames may go out on it. */
+const ready = { monitor: false, chat: false };
 const states: Record<"monitor" | "chat", ConnectionState> = { monitor: "connecting", chat: "connecting" };
 
 const container = document.getElementById("livehelp-monitor") ?? document.body;
-const status = el("p", { class: "lh-monitor__status", role: "status" }, "Connecting…");
+const status = el("p", { class: "lh-monitor__status", role: "status", "aria-label": "Connection" }, "Connecting…");
 const signIn = el("p", { class: "lh-monitor__sign-in", hidden: "" }, el("a", { href: "/login" }, "Sign in as an operator first"));
+const controls = operatorControls((frame) => ready.monitor && monitor.send(frame));
 const empty = el("p", { class: "lh-monitor__empty", hidden: "" }, "No live sessions.");
 const list = el("ul", { class: "lh-sessions", role: "list", "aria-label": "Sessions" });
-container.append(status, signIn, empty, list);
+container.append(status, signIn, controls.element, empty, list);
 
 const token = tokenFrom(tokenUrl);
 const chat = connect("/chat/ws", token, onChatFrame, (state) => onState("chat", state));
-connect("/monitor/ws", token, onMonitorFrame, (state) => onState("monitor", state));
+const monitor = connect("/monitor/ws", token, onMonitorFrame, (state) => onState("monitor", state));
+const links = {
+  isOwn: (from: Party) => from.kind === you?.kind && from.id === you?.id,
+  chat: (frame: ClientFrame) => ready.chat && chat.send(frame),
+  monitor: (frame: ClientFrame) => ready.monitor && monitor.send(frame),
+};
 
 function onState(socket: "monitor" | "chat", state: ConnectionState): void {
-  if (socket === "chat") chatReady = false;
+  ready[socket] = false;
+  if (socket === "monitor") controls.setEnabled(false);
   // A retry's "connecting" keeps the reason for the retry on screen instead of flickering.
   if (state !== "connecting") states[socket] = state;
   const all = Object.values(states);
@@ -40,6 +49,13 @@ function onState(socket: "monitor" | "chat", state: ConnectionState): void {
 
 function onMonitorFrame(frame: ServerFrame): void {
   switch (frame.type) {
+    case "hello":
+      ready.monitor = true;
+      return;
+    case "operator.state":
+      controls.update(frame);
+      controls.setEnabled(true);
+      return;
     case "sessions": {
       // The whole list, also after a reconnect: rows it no longer has are gone.
       const present = new Set(frame.sessions.map((s) => s.session));
@@ -65,52 +81,42 @@ function onMonitorFrame(frame: ServerFrame): void {
 function onChatFrame(frame: ServerFrame): void {
   switch (frame.type) {
     case "hello":
-      return greet(frame);
+      // A new chat socket: reopen every conversation after the last message it shows.
+      you = frame.you;
+      ready.chat = true;
+      for (const row of rows.values()) row.reopen();
+      return;
     case "chat.message":
-      rows.get(frame.session)?.conversation.receive(frame);
-      return;
+      return area(frame.conversation)?.receive(frame);
     case "chat.ack":
-      rows.get(frame.session)?.conversation.acknowledge(frame);
-      return;
+      return area(frame.conversation)?.conversation.acknowledge(frame);
+    case "chat.typing":
+      return area(frame.conversation)?.showTyping(frame);
+    case "chat.read":
+      return area(frame.conversation)?.conversation.read(frame);
+    case "chat.closed":
+      return area(frame.conversation)?.end(frame.reason === "blocked" ? BLOCKED_NOTE : "Chat ended");
     case "error":
-      for (const row of rows.values()) if (row.conversation.refuse(frame)) return;
+      for (const row of rows.values()) if (row.refuse(frame)) return;
       status.textContent = frame.message;
       return;
   }
 }
 
-/** A new chat socket: reopen every row's conversation after the last message it has. */
-function greet(hello: Hello): void {
-  you = hello.you;
-  chatReady = true;
-  for (const id of rows.keys()) open(id);
-}
-
-function open(id: string): void {
-  const conversation = rows.get(id)!.conversation;
-  const after = conversation.after;
-  chat.send(after === undefined ? { type: "chat.open", session: id } : { type: "chat.open", session: id, after });
-  conversation.resend();
+/** A conversation's area: `<session>/<user>` and `<session>` live in the session's row. */
+function area(id: ConversationId) {
+  return rows.get(id.split("/")[0]!)?.area(id);
 }
 
 function upsert(summary: SessionSummary): void {
   const existing = rows.get(summary.session);
   if (existing) return existing.update(summary);
-  const row = sessionRow(
-    summary,
-    (from) => from.kind === you?.kind && from.id === you?.id,
-    (frame) => chatReady && chat.send(frame),
-  );
+  const row = new SessionRow(summary, links);
   rows.set(summary.session, row);
   list.append(row.item);
-  if (chatReady) open(summary.session);
 }
 
 function drop(id: string): void {
-  const row = rows.get(id);
-  if (!row) return;
-  row.item.remove();
-  row.conversation.discard();
+  rows.get(id)?.drop();
   rows.delete(id);
-  if (chatReady) chat.send({ type: "chat.close", session: id });
 }

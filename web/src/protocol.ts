@@ -6,6 +6,8 @@ export const SUBPROTOCOL = "livehelp.v1";
 /** A Redis stream id `<milliseconds>-<sequence>`; see message-id.ts for ordering. */
 export type MessageId = string;
 export type SessionId = string;
+/** `<session>/<user>` for a user's private help chat, `<session>` for the session's group. */
+export type ConversationId = string;
 
 export type PartyKind = "user" | "operator";
 
@@ -16,7 +18,7 @@ export interface Party {
   name?: string | null;
 }
 
-// Client → server (/chat/ws).
+// Client → server, /chat/ws. Users may leave the conversation out: theirs, by the mode.
 
 export interface ChatActivate {
   type: "chat.activate";
@@ -28,25 +30,57 @@ export interface ChatDeactivate {
 
 export interface ChatOpen {
   type: "chat.open";
-  /** Users may omit it: they can only open their own session. */
-  session?: SessionId;
+  conversation?: ConversationId;
   after?: MessageId;
 }
 
 export interface ChatClose {
   type: "chat.close";
-  session: SessionId;
+  conversation: ConversationId;
 }
 
 export interface ChatSend {
   type: "chat.send";
   cmid: string;
   text: string;
-  /** Operators must name the session. */
-  session?: SessionId;
+  conversation?: ConversationId;
 }
 
-export type ClientFrame = ChatActivate | ChatDeactivate | ChatOpen | ChatClose | ChatSend;
+export interface ChatTypingSent {
+  type: "chat.typing";
+  typing: boolean;
+  conversation?: ConversationId;
+}
+
+export interface ChatReadSent {
+  type: "chat.read";
+  up_to: MessageId;
+  conversation?: ConversationId;
+}
+
+// Operator → server, /monitor/ws.
+
+export interface OperatorStatus {
+  type: "operator.status";
+  available: boolean;
+  roles: string[];
+}
+
+export interface SessionBlock {
+  type: "session.block" | "session.unblock";
+  session: SessionId;
+}
+
+export type ClientFrame =
+  | ChatActivate
+  | ChatDeactivate
+  | ChatOpen
+  | ChatClose
+  | ChatSend
+  | ChatTypingSent
+  | ChatReadSent
+  | OperatorStatus
+  | SessionBlock;
 
 // Server → client, every path.
 
@@ -66,6 +100,7 @@ export type ErrorCode =
   | "invalid"
   | "bad_frame"
   | "too_large"
+  | "rate_limited"
   | "unavailable"
   | "internal";
 
@@ -83,12 +118,12 @@ export interface ChatAck {
   type: "chat.ack";
   cmid: string;
   id: MessageId;
-  session: SessionId;
+  conversation: ConversationId;
 }
 
 export interface ChatMessage {
   type: "chat.message";
-  session: SessionId;
+  conversation: ConversationId;
   id: MessageId;
   cmid: string;
   from: Party;
@@ -97,17 +132,68 @@ export interface ChatMessage {
   at: string;
 }
 
+export type Mode = "help" | "peer" | "peerhelp";
+
+/** Who is helping a user. */
+export interface Partner {
+  id: string;
+  name: string | null;
+}
+
+/** Users only: their whole chat situation, sent on connect and whenever it changes. */
 export interface ChatState {
   type: "chat.state";
   session: SessionId;
+  /** The conversation the user chats in under the current mode. */
+  conversation: ConversationId;
+  mode: Mode;
+  /** The host made chat available. */
+  enabled: boolean;
+  /** The user turned chat on. */
   active: boolean;
+  blocked: boolean;
+  /** Operators who could take a help chat now. */
+  help: number;
+  /** Other users of the session connected now. */
+  peer: number;
+  /** The operator attached to the user's help chat. */
+  operator: Partner | null;
+  /** 1-based place in the queue while waiting for an operator. */
+  queue_position: number | null;
+}
+
+export interface ChatTyping {
+  type: "chat.typing";
+  conversation: ConversationId;
+  from: Party;
+  typing: boolean;
+}
+
+export interface ChatRead {
+  type: "chat.read";
+  conversation: ConversationId;
+  by: Party;
+  up_to: MessageId;
+}
+
+/** Operators only: they may no longer take part in the conversation. */
+export interface ChatClosed {
+  type: "chat.closed";
+  conversation: ConversationId;
+  reason: string;
 }
 
 // Server → operator, /monitor/ws.
 
 export type SessionStatus = "waiting" | "standby" | "on" | "off" | "offline";
 export type Availability = "available" | "unavailable" | "observeonly";
-export type Mode = "help" | "peer" | "peerhelp";
+
+/** A chat turned on in a session; a help chat's operator is null while it waits. */
+export interface ChatSummary {
+  conversation: ConversationId;
+  user_name: string | null;
+  operator: Partner | null;
+}
 
 export interface SessionSummary {
   session: SessionId;
@@ -118,6 +204,8 @@ export interface SessionSummary {
   availability: Availability;
   mode: Mode;
   partner_roles: string[];
+  blocked: boolean;
+  chats: ChatSummary[];
 }
 
 export interface Sessions {
@@ -135,12 +223,24 @@ export interface SessionGone {
   session: SessionId;
 }
 
+/** The operator's own settings, and the roles live sessions asked for recently. */
+export interface OperatorState {
+  type: "operator.state";
+  available: boolean;
+  roles: string[];
+  known_roles: string[];
+}
+
 export type ServerFrame =
   | Hello
   | ErrorFrame
   | ChatAck
   | ChatMessage
   | ChatState
+  | ChatTyping
+  | ChatRead
+  | ChatClosed
   | Sessions
   | SessionChanged
-  | SessionGone;
+  | SessionGone
+  | OperatorState;

@@ -1,56 +1,141 @@
-// One session on the monitor: its status, title and user, and the operator's conversation
-// with that user. Several rows can be chatting at once.
+// One session on the monitor: its status, title and user, Block/Unblock, and a chat area
+// per conversation the operator can take part in (the users' help chats; in peerhelp mode
+// the group). A partner's message highlights the row until the operator goes to its box.
 
-import { composer } from "./composer";
-import { Conversation } from "./conversation";
+import { ChatArea } from "./chat-area";
 import { el } from "./dom";
-import type { ChatSend, Party, SessionSummary } from "./protocol";
+import type { ChatOpen, ChatSummary, ClientFrame, ConversationId, ErrorFrame, Party, SessionSummary } from "./protocol";
 
-export interface SessionRow {
-  item: HTMLLIElement;
-  conversation: Conversation;
-  update(summary: SessionSummary): void;
+export const BLOCKED_NOTE = "Chat ended: the session was blocked";
+
+export interface RowLinks {
+  isOwn(from: Party): boolean;
+  /** Sends on the chat socket if it is ready. */
+  chat(frame: ClientFrame): boolean;
+  /** Sends on the monitor socket if it is ready. */
+  monitor(frame: ClientFrame): boolean;
 }
 
-export function sessionRow(
-  summary: SessionSummary,
-  isOwn: (from: Party) => boolean,
-  transmit: (frame: ChatSend) => boolean,
-): SessionRow {
+export class SessionRow {
+  readonly item: HTMLLIElement;
+  private summary: SessionSummary;
+  private readonly areas = new Map<ConversationId, ChatArea>();
   // The status is a word with a colour, never a colour alone.
-  const status = el("span", { class: "lh-status" });
-  const title = el("h2", { class: "lh-row__title" });
-  const user = el("span", { class: "lh-row__user" });
-  const log = el("div", { class: "lh-log", role: "log", "aria-live": "polite", tabindex: "0" });
-  const conversation = new Conversation({
-    log,
-    storageKey: `livehelp.monitor.${summary.session}`,
-    session: summary.session,
-    isOwn,
-    transmit,
-  });
-  const box = composer("", (text) => conversation.send(text)); // labelled by update()
-  const article = el(
-    "article",
-    { class: "lh-row" },
-    el("div", { class: "lh-row__header" }, status, title, user),
-    log,
-    box.form,
-  );
-  const item = el("li", { class: "lh-sessions__item" }, article);
+  private readonly status = el("span", { class: "lh-status" });
+  private readonly title = el("h2", { class: "lh-row__title" });
+  private readonly user = el("span", { class: "lh-row__user" });
+  private readonly blockedMark = el("span", { class: "lh-row__blocked", hidden: "" }, "Blocked");
+  private readonly block = el("button", { class: "lh-row__block", type: "button" });
+  private readonly chats = el("div", { class: "lh-row__chats" });
+  private readonly article: HTMLElement;
 
-  function update(next: SessionSummary): void {
+  constructor(summary: SessionSummary, private readonly links: RowLinks) {
+    this.summary = summary;
+    this.article = el(
+      "article",
+      { class: "lh-row" },
+      el("div", { class: "lh-row__header" }, this.status, this.title, this.user, this.blockedMark, this.block),
+      this.chats,
+    );
+    this.item = el("li", { class: "lh-sessions__item" }, this.article);
+    this.block.addEventListener("click", () =>
+      links.monitor({ type: this.summary.blocked ? "session.unblock" : "session.block", session: this.summary.session }),
+    );
+    this.article.addEventListener("focusin", (event) => {
+      if (event.target instanceof HTMLTextAreaElement) this.article.classList.remove("lh-row--new");
+    });
+    this.update(summary);
+  }
+
+  area(id: ConversationId): ChatArea | undefined {
+    return this.areas.get(id);
+  }
+
+  update(next: SessionSummary): void {
+    this.summary = next;
     const who = next.user_name ?? "Anonymous user";
     const what = next.title ?? "Untitled session";
-    status.textContent = next.status;
-    status.className = `lh-status lh-status--${next.status}`;
-    title.textContent = what;
-    user.textContent = who;
-    article.setAttribute("aria-label", `${what} — ${who}`);
-    log.setAttribute("aria-label", `Chat with ${who}`);
-    box.textarea.setAttribute("aria-label", `Message to ${who}`);
-  }
-  update(summary);
+    this.status.textContent = next.status;
+    this.status.className = `lh-status lh-status--${next.status}`;
+    this.title.textContent = what;
+    this.user.textContent = who;
+    this.article.setAttribute("aria-label", `${what} — ${who}`);
+    this.blockedMark.hidden = !next.blocked;
+    this.block.textContent = next.blocked ? "Unblock" : "Block";
 
-  return { item, conversation, update };
+    const wanted = this.joinable(next);
+    if (next.blocked) {
+      // Chats end for the operators at once (chat.closed says so too); their logs stay.
+      for (const area of this.areas.values()) area.end(BLOCKED_NOTE);
+      return;
+    }
+    for (const [id, area] of this.areas) {
+      if (wanted.has(id)) continue;
+      if (!area.ended) this.links.chat({ type: "chat.close", conversation: id });
+      area.discard();
+      this.areas.delete(id);
+    }
+    for (const [id, chat] of wanted) {
+      let area = this.areas.get(id);
+      if (!area) {
+        area = this.addArea(id);
+        this.open(area);
+      } else if (area.ended) {
+        area.resume();
+        this.open(area);
+      }
+      area.setName(chat.user_name);
+    }
+  }
+
+  /** A new chat socket: open every conversation again after the last message shown. */
+  reopen(): void {
+    for (const area of this.areas.values()) if (!area.ended) this.open(area);
+  }
+
+  /** Handles an error frame about a send from this row; false when it is about something else. */
+  refuse(error: ErrorFrame): boolean {
+    for (const area of this.areas.values()) if (area.conversation.refuse(error)) return true;
+    return false;
+  }
+
+  /** The session left the list. */
+  drop(): void {
+    for (const [id, area] of this.areas) {
+      if (!area.ended) this.links.chat({ type: "chat.close", conversation: id });
+      area.discard();
+    }
+    this.areas.clear();
+    this.item.remove();
+  }
+
+  /** The conversations an operator takes part in: help chats, and the group in peerhelp. */
+  private joinable(summary: SessionSummary): Map<ConversationId, ChatSummary> {
+    const chats = new Map<ConversationId, ChatSummary>();
+    for (const chat of summary.chats) {
+      const group = !chat.conversation.includes("/");
+      if (!chats.has(chat.conversation) && (!group || summary.mode === "peerhelp")) chats.set(chat.conversation, chat);
+    }
+    return chats;
+  }
+
+  private addArea(id: ConversationId): ChatArea {
+    const area = new ChatArea({
+      id,
+      isOwn: this.links.isOwn,
+      transmit: this.links.chat,
+      onNewMessage: () => this.article.classList.add("lh-row--new"),
+    });
+    this.areas.set(id, area);
+    this.chats.append(area.element);
+    return area;
+  }
+
+  private open(area: ChatArea): void {
+    const conversation = area.conversation;
+    const after = conversation.after;
+    const frame: ChatOpen = { type: "chat.open", conversation: conversation.id };
+    if (after !== undefined) frame.after = after;
+    if (this.links.chat(frame)) conversation.resend();
+  }
 }

@@ -3,31 +3,42 @@
 
 import { composer, type Composer } from "./composer";
 import { el } from "./dom";
+import type { TypingIndicator } from "./typing-indicator";
+import type { TypingSender } from "./typing-sender";
 
 const PANEL_ID = "livehelp-panel";
 const SVG = "http://www.w3.org/2000/svg";
 
+/** Hidden while chat never was possible here; grey while it is not now; green when it is. */
+export type LauncherLook = "hidden" | "unavailable" | "available";
+
 export interface WidgetPanel {
   log: HTMLElement;
   composer: Composer;
-  setStatus(text: string): void;
-  /** Connected: the button turns green and chat can be switched on or off. */
-  setAvailable(available: boolean): void;
-  /** Switches the toggle between "Activate chat" and "Turn off chat" and the box on or off. */
-  setActive(active: boolean): void;
+  setLauncher(look: LauncherLook): void;
+  /** The lines saying how chat stands. */
+  setStatus(lines: string[]): void;
+  /** "Activate chat" or "Turn off chat", clickable or not. */
+  setToggle(active: boolean, enabled: boolean): void;
 }
 
-export function mountPanel(onToggleChat: () => void, onSend: (text: string) => void): WidgetPanel {
+export function mountPanel(
+  typing: TypingSender,
+  typists: TypingIndicator,
+  onToggleChat: () => void,
+  onSend: (text: string) => void,
+): WidgetPanel {
   const launcher = el("button", {
     class: "lh-launcher",
     type: "button",
     "aria-label": "Live help",
     "aria-expanded": "false",
     "aria-controls": PANEL_ID,
+    hidden: "",
   });
   launcher.append(chatIcon());
 
-  const status = el("p", { class: "lh-panel__status", role: "status" });
+  const status = el("div", { class: "lh-panel__status", role: "status", "aria-label": "Chat status" });
   const toggle = el("button", { class: "lh-panel__toggle", type: "button", disabled: "" }, "Activate chat");
   // Focusable so that keyboard users can scroll a long history.
   const log = el("div", {
@@ -37,7 +48,7 @@ export function mountPanel(onToggleChat: () => void, onSend: (text: string) => v
     "aria-label": "Chat messages",
     tabindex: "0",
   });
-  const box = composer("Message", onSend);
+  const box = composer("Chat message", typing, onSend);
   const close = el("button", { class: "lh-panel__close", type: "button" }, "Close");
   const panel = el(
     "div",
@@ -46,6 +57,7 @@ export function mountPanel(onToggleChat: () => void, onSend: (text: string) => v
     status,
     toggle,
     log,
+    typists.element,
     box.form,
   );
 
@@ -67,16 +79,20 @@ export function mountPanel(onToggleChat: () => void, onSend: (text: string) => v
   return {
     log,
     composer: box,
-    setStatus(text) {
-      status.textContent = text;
+    setLauncher(look) {
+      launcher.hidden = look === "hidden";
+      launcher.classList.toggle("lh-launcher--available", look === "available");
+      launcher.classList.toggle("lh-launcher--unavailable", look === "unavailable");
+      // Still clickable when grey: the log stays readable.
+      if (look === "unavailable") launcher.title = "Live help (no one available)";
+      else launcher.removeAttribute("title");
     },
-    setAvailable(available) {
-      launcher.classList.toggle("lh-launcher--available", available);
-      toggle.disabled = !available;
+    setStatus(lines) {
+      status.replaceChildren(...lines.map((line) => el("p", {}, line)));
     },
-    setActive(active) {
+    setToggle(active, enabled) {
       toggle.textContent = active ? "Turn off chat" : "Activate chat";
-      box.setEnabled(active);
+      toggle.disabled = !enabled;
     },
   };
 }
