@@ -28,7 +28,10 @@ async fn run_on(cluster: Cluster, script: &str, done: &str) {
         .expect("node runs (deploy/local/install-deps installs the browser test's modules)");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{script} failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        output.status.success(),
+        "{script} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(stdout.contains(done), "{stdout}");
 }
 

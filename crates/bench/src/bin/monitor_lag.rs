@@ -4,6 +4,9 @@
 //!
 //!     cargo run --release -p livehelp-bench --bin monitor_lag -- [sessions] [monitors] [changes] [rate/s]
 
+// A benchmark reports on standard output: that is what it is for.
+#![allow(clippy::print_stdout)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
