@@ -73,7 +73,9 @@ impl Answer {
             "{}",
             self.content_type
         );
-        assert!(self.body.contains("<Response>"), "{}", self.body);
+        let doc = roxmltree::Document::parse(&self.body)
+            .unwrap_or_else(|e| panic!("TwiML is not well-formed XML ({e}): {}", self.body));
+        assert_eq!(doc.root_element().tag_name().name(), "Response", "{}", self.body);
         &self.body
     }
 
