@@ -200,7 +200,7 @@ impl Bus {
             self.keys.live_sessions(),
         );
         let member = format!("{user}|{connection}");
-        let (_, before, _, _, _): ((), Vec<String>, (), (), ()) = self
+        let (_, before, _, _, previous_name): ((), Vec<String>, (), (), Option<String>) = self
             .run(async |c| {
                 redis::pipe()
                     .zrembyscore(&conns, "-inf", now)
@@ -210,14 +210,30 @@ impl Bus {
                     .arg(-1)
                     .zadd(&conns, &member, now + ttl_ms)
                     .zadd(&live, session.as_str(), now)
-                    .hset(&key, "user_name", user_name.unwrap_or(""))
+                    .hget(&key, "user_name")
                     .query_async(c)
                     .await
             })
             .await?;
+        // A connection without a name (an older tab, before the user gave it) never erases
+        // the name a newer one brought.
+        let renamed = user_name
+            .filter(|n| !n.is_empty() && previous_name.as_deref() != Some(*n))
+            .map(str::to_owned);
+        if let Some(name) = &renamed {
+            self.run(async |c| {
+                redis::cmd("HSET")
+                    .arg(&key)
+                    .arg("user_name")
+                    .arg(name)
+                    .query_async::<i64>(c)
+                    .await
+            })
+            .await?;
+        }
         let prefix = format!("{user}|");
         let arrived = !before.iter().any(|m| m.starts_with(&prefix));
-        if arrived {
+        if arrived || renamed.is_some() {
             self.publish_chat_event(&ChatEvent::Changed {
                 session: session.clone(),
             })

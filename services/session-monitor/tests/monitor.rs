@@ -369,3 +369,28 @@ async fn a_dismissed_offline_row_stays_hidden_until_its_user_returns() {
         .expect("back");
     row(&mut op, "d1", |r| r["status"] == "waiting").await;
 }
+
+#[actix_web::test]
+async fn a_name_given_later_shows_at_once_and_nameless_tabs_do_not_erase_it() {
+    let m = Monitors::start(1, |_| {}).await;
+    m.user_arrives("n1", "u1").await;
+    let mut op = m.operator(0, "o-n").await;
+    row(&mut op, "n1", |r| r["user_name"] == "u1").await;
+    let (s, u) = (
+        SessionId::parse("n1").expect("id"),
+        UserId::parse("u1").expect("id"),
+    );
+    // A second tab, after the user answered "Your name".
+    m.bus
+        .user_connected(&s, &u, "conn-2", Some("Ada"), 60_000)
+        .await
+        .expect("presence");
+    row(&mut op, "n1", |r| r["user_name"] == "Ada").await;
+    // The first tab renews its presence without a name: the row keeps "Ada".
+    m.bus
+        .user_connected(&s, &u, "conn-1", None, 60_000)
+        .await
+        .expect("renewal");
+    let record = m.bus.session_record(&s).await.expect("record");
+    assert_eq!(record.user_name.as_deref(), Some("Ada"));
+}
