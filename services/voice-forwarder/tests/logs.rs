@@ -61,7 +61,10 @@ async fn a_whole_call_logs_no_number_and_no_code() {
     let logs =
         String::from_utf8_lossy(&buffer.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
     assert!(logs.contains(r#""audit":"forward_calls""#), "{logs}");
-    assert!(logs.contains(r#""audit":"forward_calls_stopped""#), "{logs}");
+    assert!(
+        logs.contains(r#""audit":"forward_calls_stopped""#),
+        "{logs}"
+    );
     assert!(logs.contains(r#""audit":"voice_call""#), "{logs}");
     for secret in [
         OPERATOR_PHONE,

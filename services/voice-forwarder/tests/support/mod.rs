@@ -75,7 +75,12 @@ impl Answer {
         );
         let doc = roxmltree::Document::parse(&self.body)
             .unwrap_or_else(|e| panic!("TwiML is not well-formed XML ({e}): {}", self.body));
-        assert_eq!(doc.root_element().tag_name().name(), "Response", "{}", self.body);
+        assert_eq!(
+            doc.root_element().tag_name().name(),
+            "Response",
+            "{}",
+            self.body
+        );
         &self.body
     }
 
