@@ -1,5 +1,5 @@
 // Bundles the two entry points and copies the stylesheet; nginx serves dist/ as /static/livehelp/.
-import { copyFile, mkdir } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -17,4 +17,6 @@ await build({
   target: "es2020",
   logLevel: "info",
 });
-await copyFile(`${here}src/livehelp.css`, `${here}dist/livehelp.css`);
+// One stylesheet for the pages: livehelp.css, then the screen mirror's (mirror.css).
+const css = await Promise.all(["livehelp.css", "mirror.css"].map((f) => readFile(`${here}src/${f}`, "utf8")));
+await writeFile(`${here}dist/livehelp.css`, css.join("\n"));

@@ -14,7 +14,7 @@ export interface ChatAreaOptions {
   /** Sends on the chat socket if it is ready. */
   transmit(frame: ClientFrame): boolean;
   /** A partner's message arrived while the operator was not in this box. */
-  onNewMessage(): void;
+  onNewMessage(message: ChatMessage): void;
 }
 
 export class ChatArea {
@@ -57,7 +57,7 @@ export class ChatArea {
   receive(message: ChatMessage): void {
     if (!this.conversation.receive(message)) return;
     this.typists.stopped(message.from);
-    if (document.activeElement !== this.box.textarea) this.options.onNewMessage();
+    if (document.activeElement !== this.box.textarea) this.options.onNewMessage(message);
   }
 
   showTyping(frame: ChatTyping): void {

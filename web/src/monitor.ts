@@ -4,7 +4,11 @@
 
 import { connect, tokenFrom, type ConnectionState } from "./connection";
 import { el } from "./dom";
+import { MirrorViewer } from "./mirror-viewer";
+import { setForwardingOffered } from "./forward-toggle";
+import { askPermission } from "./notifications";
 import { operatorControls } from "./operator-controls";
+import { phoneBox } from "./operator-phone";
 import type { ClientFrame, ConversationId, Party, ServerFrame, SessionSummary } from "./protocol";
 import { BLOCKED_NOTE, SessionRow } from "./session-row";
 
@@ -22,6 +26,14 @@ const container = document.getElementById("livehelp-monitor") ?? document.body;
 const status = el("p", { class: "lh-monitor__status", role: "status", "aria-label": "Connection" }, "Connecting…");
 const signIn = el("p", { class: "lh-monitor__sign-in", hidden: "" }, el("a", { href: "/login" }, "Sign in as an operator first"));
 const controls = operatorControls((frame) => ready.monitor && monitor.send(frame));
+const phone = phoneBox((frame) => ready.monitor && monitor.send(frame));
+controls.element.append(phone.element);
+// Desktop notifications are asked for when the operator becomes available (a click: browsers
+// only ask then).
+controls.element.addEventListener("change", (event) => {
+  const target = event.target;
+  if (target instanceof HTMLInputElement && target.id === "lh-available" && target.checked) askPermission();
+});
 const empty = el("p", { class: "lh-monitor__empty", hidden: "" }, "No live sessions.");
 const list = el("ul", { class: "lh-sessions", role: "list", "aria-label": "Sessions" });
 container.append(status, signIn, controls.element, empty, list);
@@ -33,11 +45,17 @@ const links = {
   isOwn: (from: Party) => from.kind === you?.kind && from.id === you?.id,
   chat: (frame: ClientFrame) => ready.chat && chat.send(frame),
   monitor: (frame: ClientFrame) => ready.monitor && monitor.send(frame),
+  // Observe and Control: one /mirror/ws socket for the page, opened on first use.
+  mirror: new MirrorViewer(token),
+  token,
 };
 
 function onState(socket: "monitor" | "chat", state: ConnectionState): void {
   ready[socket] = false;
-  if (socket === "monitor") controls.setEnabled(false);
+  if (socket === "monitor") {
+    controls.setEnabled(false);
+    phone.setEnabled(false);
+  }
   // A retry's "connecting" keeps the reason for the retry on screen instead of flickering.
   if (state !== "connecting") states[socket] = state;
   const all = Object.values(states);
@@ -55,6 +73,9 @@ function onMonitorFrame(frame: ServerFrame): void {
     case "operator.state":
       controls.update(frame);
       controls.setEnabled(true);
+      phone.update(frame);
+      phone.setEnabled(true);
+      setForwardingOffered(frame.voice, frame.phone);
       return;
     case "sessions": {
       // The whole list, also after a reconnect: rows it no longer has are gone.
@@ -70,6 +91,7 @@ function onMonitorFrame(frame: ServerFrame): void {
       drop(frame.session);
       break;
     case "error":
+      if (phone.refuse(frame)) return;
       status.textContent = frame.message;
       return;
     default:

@@ -1,5 +1,7 @@
 // The frames of protocol version 1 (docs/protocol.md; the Rust side is crates/protocol).
 
+import type { MirrorClientFrame, MirrorServerFrame } from "./mirror-protocol";
+
 /** Offered on every socket; the server answers with it. */
 export const SUBPROTOCOL = "livehelp.v1";
 
@@ -71,7 +73,20 @@ export interface SessionBlock {
   session: SessionId;
 }
 
+/** The number calls are forwarded to, E.164; null clears it. */
+export interface OperatorPhone {
+  type: "operator.phone";
+  phone: string | null;
+}
+
+/** Hides an offline row from this operator's list until its user comes back. */
+export interface SessionDismiss {
+  type: "session.dismiss";
+  session: SessionId;
+}
+
 export type ClientFrame =
+  | MirrorClientFrame
   | ChatActivate
   | ChatDeactivate
   | ChatOpen
@@ -80,7 +95,9 @@ export type ClientFrame =
   | ChatTypingSent
   | ChatReadSent
   | OperatorStatus
-  | SessionBlock;
+  | SessionBlock
+  | OperatorPhone
+  | SessionDismiss;
 
 // Server → client, every path.
 
@@ -160,6 +177,16 @@ export interface ChatState {
   operator: Partner | null;
   /** 1-based place in the queue while waiting for an operator. */
   queue_position: number | null;
+  /** An operator turned "Forward calls" on for the session: null when there is no live offer. */
+  phone?: PhoneOffer | null;
+}
+
+/** Call `number` (the service's, never the operator's) and enter `code` until `expires_at`. */
+export interface PhoneOffer {
+  number: string;
+  code: string;
+  /** RFC 3339, UTC. */
+  expires_at: string;
 }
 
 export interface ChatTyping {
@@ -229,9 +256,14 @@ export interface OperatorState {
   available: boolean;
   roles: string[];
   known_roles: string[];
+  /** The number calls are forwarded to (E.164), or null. */
+  phone: string | null;
+  /** Call forwarding is configured: offer the "Forward calls" toggle. */
+  voice: boolean;
 }
 
 export type ServerFrame =
+  | MirrorServerFrame
   | Hello
   | ErrorFrame
   | ChatAck

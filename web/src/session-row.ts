@@ -4,7 +4,11 @@
 
 import { ChatArea } from "./chat-area";
 import { el } from "./dom";
+import type { MirrorView, MirrorViewer } from "./mirror-viewer";
+import { displayName } from "./party";
 import type { ChatOpen, ChatSummary, ClientFrame, ConversationId, ErrorFrame, Party, SessionSummary } from "./protocol";
+import { RowActions } from "./row-actions";
+import { clearRow, markRow } from "./row-attention";
 
 export const BLOCKED_NOTE = "Chat ended: the session was blocked";
 
@@ -14,6 +18,10 @@ export interface RowLinks {
   chat(frame: ClientFrame): boolean;
   /** Sends on the monitor socket if it is ready. */
   monitor(frame: ClientFrame): boolean;
+  /** The screen mirror (Observe, Control); rows have none without it. */
+  mirror?: MirrorViewer;
+  /** A fresh token for HTTP calls as the operator (Join, Forward calls). */
+  token(): Promise<string>;
 }
 
 export class SessionRow {
@@ -28,23 +36,34 @@ export class SessionRow {
   private readonly block = el("button", { class: "lh-row__block", type: "button" });
   private readonly chats = el("div", { class: "lh-row__chats" });
   private readonly article: HTMLElement;
+  /** Observe and Control (mirror-viewer.ts). */
+  private readonly mirror: MirrorView | undefined;
+  /** Join, Dismiss, Forward calls (row-actions.ts). */
+  private readonly actions: RowActions;
+  /** While the row is first built: chats it starts with are not news. */
+  private quiet = true;
 
   constructor(summary: SessionSummary, private readonly links: RowLinks) {
     this.summary = summary;
+    this.actions = new RowActions(summary, links);
     this.article = el(
       "article",
       { class: "lh-row" },
       el("div", { class: "lh-row__header" }, this.status, this.title, this.user, this.blockedMark, this.block),
+      this.actions.element,
       this.chats,
     );
     this.item = el("li", { class: "lh-sessions__item" }, this.article);
+    this.mirror = links.mirror?.view(summary.session);
+    if (this.mirror) this.chats.before(this.mirror.element);
     this.block.addEventListener("click", () =>
       links.monitor({ type: this.summary.blocked ? "session.unblock" : "session.block", session: this.summary.session }),
     );
     this.article.addEventListener("focusin", (event) => {
-      if (event.target instanceof HTMLTextAreaElement) this.article.classList.remove("lh-row--new");
+      if (event.target instanceof HTMLTextAreaElement) clearRow(this.article);
     });
     this.update(summary);
+    this.quiet = false;
   }
 
   area(id: ConversationId): ChatArea | undefined {
@@ -62,6 +81,8 @@ export class SessionRow {
     this.article.setAttribute("aria-label", `${what} — ${who}`);
     this.blockedMark.hidden = !next.blocked;
     this.block.textContent = next.blocked ? "Unblock" : "Block";
+    this.mirror?.update(next);
+    this.actions.update(next);
 
     const wanted = this.joinable(next);
     if (next.blocked) {
@@ -80,6 +101,7 @@ export class SessionRow {
       if (!area) {
         area = this.addArea(id);
         this.open(area);
+        if (!this.quiet) this.notice(`${chat.user_name ?? "Anonymous user"} turned chat on`, id);
       } else if (area.ended) {
         area.resume();
         this.open(area);
@@ -106,6 +128,9 @@ export class SessionRow {
       area.discard();
     }
     this.areas.clear();
+    this.actions.drop();
+    clearRow(this.article);
+    this.mirror?.drop();
     this.item.remove();
   }
 
@@ -120,15 +145,23 @@ export class SessionRow {
   }
 
   private addArea(id: ConversationId): ChatArea {
+    // The history a new area shows first is not news (row-attention.ts tells it by the time).
+    const since = Date.now();
     const area = new ChatArea({
       id,
       isOwn: this.links.isOwn,
       transmit: this.links.chat,
-      onNewMessage: () => this.article.classList.add("lh-row--new"),
+      onNewMessage: (message) =>
+        this.notice(`New message from ${displayName(message.from)}`, id, { at: message.at, since }),
     });
     this.areas.set(id, area);
     this.chats.append(area.element);
     return area;
+  }
+
+  /** Highlights the row until the operator goes to its message box; notifies (row-attention.ts). */
+  private notice(title: string, conversation: ConversationId, sent?: { at: string; since: number }): void {
+    markRow(this.article, { title, body: this.summary.title ?? "Untitled session", tag: conversation, ...sent });
   }
 
   private open(area: ChatArea): void {

@@ -6,6 +6,8 @@
 import { canActivate, describe, isPossible } from "./chat-situation";
 import { connect, tokenFrom, type Connection, type ConnectionState } from "./connection";
 import { Conversation } from "./conversation";
+import { startMirror } from "./mirror-recorder";
+import { PhoneOfferView } from "./phone-offer";
 import type { ChatState, ConversationId, Party, ServerFrame } from "./protocol";
 import { TypingIndicator } from "./typing-indicator";
 import { TypingSender } from "./typing-sender";
@@ -36,14 +38,19 @@ const typing = new TypingSender((value) => {
   if (opened && conversation) chat.send({ type: "chat.typing", typing: value, conversation: conversation.id });
 });
 const isOwn = (from: Party) => from.kind === you?.kind && from.id === you?.id;
+/** "Call <number> and enter the code <code>" while an operator forwards calls (SPEC §8). */
+const phoneOffer = new PhoneOfferView(() => render());
 
 function start(): void {
   if (stylesheet && !Array.from(document.querySelectorAll("link")).some((l) => l.href === stylesheet)) {
     document.head.append(Object.assign(document.createElement("link"), { rel: "stylesheet", href: stylesheet }));
   }
   panel = mountPanel(typing, typists, toggleChat, (text) => conversation?.send(text));
+  panel.log.before(phoneOffer.element);
   render();
   chat = connect("/chat/ws", tokenFrom(tokenUrl), onFrame, onConnection);
+  // Screen mirroring (SPEC §7): records the page only while an operator observes it.
+  startMirror(tokenUrl, script?.dataset.maskSelectors);
 }
 
 function onConnection(socket: ConnectionState): void {
@@ -87,6 +94,7 @@ function follow(next: ChatState): void {
   state = next;
   everEnabled ||= next.enabled;
   notice = undefined;
+  phoneOffer.show(next.phone);
   if (next.conversation !== conversation?.id) switchTo(next.conversation);
   if (!opened) resume(conversation!);
   render();
@@ -125,7 +133,8 @@ function toggleChat(): void {
 
 function render(): void {
   const live = opened && state !== undefined ? state : undefined;
-  panel.setLauncher(!everEnabled ? "hidden" : live && isPossible(live) ? "available" : "unavailable");
+  // An offered call shows the launcher even where chat never was possible (observe-only).
+  panel.setLauncher(!everEnabled && !phoneOffer.shown ? "hidden" : live && isPossible(live) ? "available" : "unavailable");
   panel.setStatus(live ? [...describe(live, operatorLeft), ...(notice ? [notice] : [])] : [connection]);
   panel.setToggle(state?.active ?? false, live !== undefined && (live.active || canActivate(live)));
   panel.composer.setEnabled(live?.active ?? false);
