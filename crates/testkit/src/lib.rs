@@ -2,6 +2,7 @@
 //! loopback ports, settings with a fresh key prefix, signed identities, a WebSocket client.
 //! Tests never rely on a server someone else started.
 
+mod bus;
 mod identities;
 mod nginx;
 mod ports;
@@ -9,6 +10,7 @@ mod redis_server;
 mod service_process;
 mod ws_client;
 
+pub use bus::test_bus;
 pub use identities::{HOST_API_KEY, Identities, JWT_SECRET, fresh_prefix, test_env, test_settings};
 pub use nginx::{Nginx, Upstreams, render};
 pub use ports::free_port;

@@ -1,14 +1,11 @@
 //! screen-mirror against a real Redis over real WebSockets: observing, late observers,
 //! the control lock and its expiry, the user's Stop, and who may do what.
 
-use std::time::Duration;
-
-use livehelp_bus::{Bus, Keyspace};
+use livehelp_bus::Bus;
 use livehelp_protocol::{SessionId, StatusPatch, UserId};
 use livehelp_settings::Settings;
 use livehelp_testkit::{Identities, RedisServer, WsClient, test_settings};
 use screen_mirror::Application;
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 struct Mirror {
@@ -26,13 +23,7 @@ impl Mirror {
         let app = Application::build(settings.clone()).await.expect("build");
         let port = app.port();
         actix_web::rt::spawn(app.run_until_stopped());
-        let bus = Bus::connect(
-            settings.redis.url.expose_secret(),
-            Keyspace::new(settings.redis.key_prefix.clone()),
-            4,
-            Duration::from_secs(2),
-        )
-        .expect("bus");
+        let bus = livehelp_testkit::test_bus(&settings);
         Self {
             port,
             bus,

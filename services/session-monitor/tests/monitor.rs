@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use livehelp_bus::{Bus, Keyspace};
+use livehelp_bus::Bus;
 use livehelp_protocol::{ConversationId, PartnerRole, SessionId, StatusPatch, UserId};
 use livehelp_settings::Settings;
 use livehelp_testkit::{Identities, RedisServer, WsClient, test_settings};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use session_monitor::Application;
 
@@ -30,13 +29,7 @@ impl Monitors {
             ports.push(app.port());
             actix_web::rt::spawn(app.run_until_stopped());
         }
-        let bus = Bus::connect(
-            settings.redis.url.expose_secret(),
-            Keyspace::new(settings.redis.key_prefix.clone()),
-            4,
-            Duration::from_secs(2),
-        )
-        .expect("bus");
+        let bus = livehelp_testkit::test_bus(&settings);
         Self {
             ports,
             bus,

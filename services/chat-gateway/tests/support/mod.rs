@@ -2,15 +2,12 @@
 //! (operators' availability and roles, which session-monitor writes) set through the bus.
 #![allow(dead_code)]
 
-use std::time::Duration;
-
 use chat_gateway::Application;
-use livehelp_bus::{Bus, Keyspace, OperatorStatus};
+use livehelp_bus::{Bus, OperatorStatus};
 use livehelp_protocol::{PartnerRole, UserId};
 use livehelp_settings::Settings;
 use livehelp_testkit::{HOST_API_KEY, Identities, RedisServer, WsClient, test_settings};
 use livehelp_web::Stopper;
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 pub struct Gateway {
@@ -38,13 +35,7 @@ impl Gateway {
         let app = Application::build(settings.clone()).await.expect("build");
         let (port, stopper) = (app.port(), app.stopper());
         actix_web::rt::spawn(app.run_until_stopped());
-        let bus = Bus::connect(
-            settings.redis.url.expose_secret(),
-            Keyspace::new(settings.redis.key_prefix.clone()),
-            4,
-            Duration::from_secs(2),
-        )
-        .expect("bus");
+        let bus = livehelp_testkit::test_bus(&settings);
         Self {
             port,
             stopper,

@@ -4,16 +4,14 @@
 //! session-monitor and the host would.
 #![allow(dead_code)]
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use livehelp_bus::{Bus, Keyspace};
+use livehelp_bus::Bus;
 use livehelp_protocol::{Availability, PhoneNumber, SessionId, StatusPatch, UserId};
 use livehelp_settings::Settings;
 use livehelp_testkit::{Identities, RedisServer, test_settings};
 use livehelp_web::Stopper;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 use voice_forwarder::Application;
 
@@ -130,13 +128,7 @@ impl Forwarder {
         let app = Application::build(settings.clone()).await.expect("build");
         let (port, stopper) = (app.port(), app.stopper());
         actix_web::rt::spawn(app.run_until_stopped());
-        let bus = Bus::connect(
-            settings.redis.url.expose_secret(),
-            Keyspace::new(settings.redis.key_prefix.clone()),
-            4,
-            Duration::from_secs(2),
-        )
-        .expect("bus");
+        let bus = livehelp_testkit::test_bus(&settings);
         Self {
             port,
             stopper,
