@@ -1,25 +1,12 @@
-//! What one connection follows: a subscription per session (refcounted), forwarded into one
-//! bounded queue, and per open conversation the last message id delivered, so nothing is
-//! sent twice and nothing is skipped.
+//! What one connection follows: its channels (through a bounded [`Inbox`]) and, per open
+//! conversation, the last message id delivered, so nothing is sent twice and nothing is
+//! skipped.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use livehelp_bus::{Bus, BusError, Published};
+use livehelp_bus::{Arrival, Bus, BusError, Inbox};
 use livehelp_protocol::{ChatMessage, ConversationId, MessageId, SessionId};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-
-/// Something the connection must act on, from one of its channels.
-#[derive(Debug)]
-pub enum Delivery {
-    /// A payload published on a channel.
-    Published(String, Published),
-    /// Payloads were dropped for this subscriber: re-read what it follows.
-    Lagged,
-}
 
 struct Open {
     last: Option<MessageId>,
@@ -32,64 +19,28 @@ pub const MAX_OPEN: usize = 200;
 
 /// The channels and conversations of one connection.
 pub struct Follows {
-    channels: HashMap<String, JoinHandle<()>>,
+    inbox: Inbox,
     open: HashMap<ConversationId, Open>,
-    tx: mpsc::Sender<Delivery>,
-    /// Set when the queue overflowed: the client is too slow and must be closed.
-    overflowed: Arc<AtomicBool>,
-}
-
-impl Drop for Follows {
-    fn drop(&mut self) {
-        for task in self.channels.values() {
-            task.abort();
-        }
-    }
 }
 
 impl Follows {
-    pub fn new(queue: usize) -> (Self, mpsc::Receiver<Delivery>) {
-        let (tx, rx) = mpsc::channel(queue);
+    pub fn new(queue: usize) -> (Self, mpsc::Receiver<Arrival>) {
+        let (inbox, arrivals) = Inbox::new(queue);
         let follows = Self {
-            channels: HashMap::new(),
+            inbox,
             open: HashMap::new(),
-            tx,
-            overflowed: Arc::default(),
         };
-        (follows, rx)
+        (follows, arrivals)
     }
 
+    /// The queue overflowed: the client is too slow and must be closed.
     pub fn overflowed(&self) -> bool {
-        self.overflowed.load(Ordering::Relaxed)
+        self.inbox.overflowed()
     }
 
     /// Subscribes to a channel (confirmed before returning) unless already following it.
     pub async fn follow(&mut self, bus: &Bus, channel: String) {
-        if self.channels.contains_key(&channel) {
-            return;
-        }
-        let mut sub = bus.hub().subscribe(channel.clone()).await;
-        let (tx, overflowed, name) = (self.tx.clone(), self.overflowed.clone(), channel.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                let delivery = match sub.recv().await {
-                    Ok(p) => Delivery::Published(name.clone(), p),
-                    Err(RecvError::Lagged(_)) => Delivery::Lagged,
-                    Err(RecvError::Closed) => return,
-                };
-                if tx.try_send(delivery).is_err() {
-                    overflowed.store(true, Ordering::Relaxed);
-                    return;
-                }
-            }
-        });
-        self.channels.insert(channel, task);
-    }
-
-    fn unfollow(&mut self, channel: &str) {
-        if let Some(task) = self.channels.remove(channel) {
-            task.abort();
-        }
+        self.inbox.follow(bus.hub(), channel).await;
     }
 
     pub fn is_open(&self, conversation: &ConversationId) -> bool {
@@ -136,7 +87,7 @@ impl Follows {
         self.open.remove(conversation);
         let session = &conversation.session;
         if !keep_channel && !self.open.keys().any(|c| c.session == *session) {
-            self.unfollow(&bus.chat_channel(session));
+            self.inbox.unfollow(&bus.chat_channel(session));
         }
     }
 

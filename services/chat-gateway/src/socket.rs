@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use livehelp_bus::{ChatEvent, ChatPayload, decode_published};
+use livehelp_bus::{Arrival, ChatEvent, ChatPayload, decode_published};
 use livehelp_identity::{Principal, User};
 use livehelp_protocol::{
     Availability, ChatState, ClientFrame, ConversationId, ErrorCode, ErrorFrame, Hello, HelloYou,
@@ -15,7 +15,7 @@ use livehelp_web::ws::CloseCode;
 use livehelp_web::ws::{self, Socket};
 use livehelp_web::{ApiError, Context, RateLimit};
 
-use crate::conversation::{Delivery, Follows, MAX_OPEN};
+use crate::conversation::{Follows, MAX_OPEN};
 use crate::state::{chat_state, has_help, has_peers};
 
 /// Refused frames in a row after which a flooding client is closed.
@@ -509,10 +509,10 @@ impl Connection {
         self.refresh_state().await;
     }
 
-    async fn deliver(&mut self, delivery: Delivery) {
+    async fn deliver(&mut self, delivery: Arrival) {
         let (channel, published) = match delivery {
-            Delivery::Published(channel, published) => (channel, published),
-            Delivery::Lagged => return self.resync().await,
+            Arrival::Published(channel, published) => (channel, published),
+            Arrival::Lagged => return self.resync().await,
         };
         if channel == self.ctx.bus.operators_channel() {
             return self.refresh_state().await;
