@@ -227,6 +227,17 @@ async function rowLife(base, browser) {
   await h.waitForCount(adaRow, 0, `session row for ${ada} after Dismiss`);
 }
 
+async function staffWithoutOperatorPrivilege(base, browser) {
+  h.step('staff without admin or advocate: the monitor asks for an operator sign-in');
+  const clerk = await h.newPage(browser, 'clerk');
+  await signIn(h, clerk, base, `Clerk ${RUN}`, 'developer');
+  await h.act('open the monitor', (o) => clerk.goto(`${base}/monitor/`, o));
+  await h.waitVisible(
+    clerk.getByRole('link', { name: 'Sign in as an operator first' }),
+    'the "Sign in as an operator first" link',
+  );
+}
+
 async function twoOperators(base, browser) {
   const bea = `Bea Baker ${RUN}-2`;
 
@@ -364,7 +375,7 @@ async function waitValue(locator, value) {
 }
 
 h.main(async (base, browser) => {
-  for (const scenario of [rowLife, twoOperators]) {
+  for (const scenario of [staffWithoutOperatorPrivilege, rowLife, twoOperators]) {
     h.step(`scenario: ${scenario.name}`);
     await scenario(base, browser);
     await h.closeAll();

@@ -3,6 +3,7 @@
 // conversations in the rows.
 
 import { connect, tokenFrom, type ConnectionState } from "./connection";
+import { operatorOnly } from "./operator-token";
 import { el } from "./dom";
 import { MirrorViewer } from "./mirror-viewer";
 import { setForwardingOffered } from "./forward-toggle";
@@ -38,7 +39,7 @@ const empty = el("p", { class: "lh-monitor__empty", hidden: "" }, "No live sessi
 const list = el("ul", { class: "lh-sessions", role: "list", "aria-label": "Sessions" });
 container.append(status, signIn, controls.element, empty, list);
 
-const token = tokenFrom(tokenUrl);
+const token = operatorOnly(tokenFrom(tokenUrl));
 const chat = connect("/chat/ws", token, onChatFrame, (state) => onState("chat", state));
 const monitor = connect("/monitor/ws", token, onMonitorFrame, (state) => onState("monitor", state));
 const links = {
