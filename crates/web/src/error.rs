@@ -40,6 +40,11 @@ impl ApiError {
         )
     }
 
+    /// The session id of a request's path, or a 400 naming `session`.
+    pub fn session_in_path(raw: &str) -> Result<livehelp_protocol::SessionId, Self> {
+        livehelp_protocol::SessionId::parse(raw).map_err(|e| Self::invalid(format!("session: {e}")))
+    }
+
     pub fn frame(&self) -> ErrorFrame {
         ErrorFrame {
             code: self.code,

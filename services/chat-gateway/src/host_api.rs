@@ -71,17 +71,13 @@ fn host_only(ctx: &Context, req: &HttpRequest, session: &SessionId) -> Result<()
     }
 }
 
-fn session_id(raw: &str) -> Result<SessionId, ApiError> {
-    SessionId::parse(raw).map_err(|e| ApiError::invalid(format!("session: {e}")))
-}
-
 async fn set_status(
     ctx: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<web::Json<LiveHelpStatus>, ApiError> {
-    let session = session_id(&path)?;
+    let session = ApiError::session_in_path(&path)?;
     host_only(&ctx, &req, &session)?;
     let de = &mut serde_json::Deserializer::from_slice(&body);
     let patch: StatusPatch = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -98,7 +94,7 @@ async fn get_status(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let session = session_id(&path)?;
+    let session = ApiError::session_in_path(&path)?;
     caller(&ctx, &req, &session)?;
     let record = ctx.bus.session_record(&session).await?;
     Ok(HttpResponse::Ok().json(record.status))
@@ -136,7 +132,7 @@ async fn partners(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let session = session_id(&path)?;
+    let session = ApiError::session_in_path(&path)?;
     let who = caller(&ctx, &req, &session)?;
     let roles = roles_of(req.query_string())?;
     let record = ctx.bus.session_record(&session).await?;
@@ -237,7 +233,7 @@ async fn chat_log(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let session = session_id(&path)?;
+    let session = ApiError::session_in_path(&path)?;
     let who = caller(&ctx, &req, &session)?;
     let zone = zone_of(req.query_string())?;
     let mut conversations = vec![ConversationId::group(session.clone())];
@@ -277,7 +273,7 @@ async fn audit_trail(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let session = session_id(&path)?;
+    let session = ApiError::session_in_path(&path)?;
     match caller(&ctx, &req, &session)? {
         Caller::Host => Ok(HttpResponse::Ok().json(ctx.bus.audit_trail(&session).await?)),
         Caller::User(_) => Err(ApiError::forbidden("only the host reads the audit trail")),

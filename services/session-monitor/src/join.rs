@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use livehelp_identity::{JoinClaims, Principal};
-use livehelp_protocol::{Availability, SessionId};
+use livehelp_protocol::Availability;
 use livehelp_web::{ApiError, Context};
 use serde::Serialize;
 
@@ -25,8 +25,7 @@ pub async fn join_link(
         metrics::counter!("livehelp_auth_failures", "reason" => "forbidden").increment(1);
         return Err(ApiError::forbidden("only operators join sessions"));
     };
-    let session =
-        SessionId::parse(path.as_str()).map_err(|e| ApiError::invalid(format!("session: {e}")))?;
+    let session = ApiError::session_in_path(&path)?;
     let record = ctx.bus.session_record(&session).await?;
     if record.status.availability == Availability::Unavailable {
         return Err(ApiError::forbidden("live help is off for this session"));

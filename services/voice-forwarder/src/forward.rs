@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use livehelp_identity::{Operator, Principal};
-use livehelp_protocol::{Availability, ErrorCode, PhoneNumber, SessionId};
+use livehelp_protocol::{Availability, ErrorCode, PhoneNumber};
 use livehelp_web::{ApiError, Context};
 use serde::Serialize;
 
@@ -28,10 +28,6 @@ fn operator(ctx: &Context, req: &HttpRequest) -> Result<Operator, ApiError> {
     }
 }
 
-fn session(path: &str) -> Result<SessionId, ApiError> {
-    SessionId::parse(path).map_err(|e| ApiError::invalid(format!("session: {e}")))
-}
-
 /// Turns forwarding on: answers `{"code", "expires_in"}` (seconds).
 pub async fn start(
     ctx: web::Data<Context>,
@@ -40,7 +36,7 @@ pub async fn start(
 ) -> Result<HttpResponse, ApiError> {
     crate::ensure_enabled(&ctx)?;
     let operator = operator(&ctx, &req)?;
-    let session = session(&path)?;
+    let session = ApiError::session_in_path(&path)?;
     if ctx.bus.operator_phone(&operator.id).await?.is_none() {
         return Err(ApiError::invalid(
             "phone: set the number calls are forwarded to (operator.phone) first",
@@ -83,7 +79,7 @@ pub async fn stop(
 ) -> Result<HttpResponse, ApiError> {
     crate::ensure_enabled(&ctx)?;
     let operator = operator(&ctx, &req)?;
-    let session = session(&path)?;
+    let session = ApiError::session_in_path(&path)?;
     if ctx.bus.cancel_voice_code(&operator.id, &session).await? {
         metrics::counter!("livehelp_voice_codes_cancelled").increment(1);
     }
