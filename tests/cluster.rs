@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 use livehelp_settings::Settings;
 use livehelp_testkit::{
-    HOST_API_KEY, JWT_SECRET, Nginx, RedisServer, Upstreams, repo_root, test_settings,
+    HOST_API_KEY, Identities, JWT_SECRET, Nginx, RedisServer, Upstreams, WsClient, repo_root,
+    test_settings,
 };
 use livehelp_web::Stopper;
 use secrecy::SecretString;
+use serde_json::json;
 
 /// A running service: its own port (probes, metrics) and a way to drain it as SIGTERM does.
 #[derive(Debug)]
@@ -123,5 +125,28 @@ impl Cluster {
     /// A WebSocket URL through nginx.
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://127.0.0.1:{}{path}", self.nginx.port())
+    }
+
+    /// A user (`u`, "Ann") of a peer-mode `session`, connected with chat open and active.
+    pub async fn chatting_user(&self, session: &str) -> WsClient {
+        let status = reqwest::Client::new()
+            .put(self.url(&format!("/chat/api/sessions/{session}/status")))
+            .bearer_auth(HOST_API_KEY)
+            .json(&json!({"availability": "available", "mode": "peer"}))
+            .send()
+            .await
+            .expect("host api");
+        assert_eq!(status.status(), 200);
+        let token = Identities::default().user("u", session, Some("Ann"));
+        let mut user = WsClient::connect(&self.ws_url("/chat/ws"), Some(&token))
+            .await
+            .expect("ws");
+        user.send_json(json!({"type": "chat.open"})).await;
+        user.send_json(json!({"type": "chat.activate"})).await;
+        loop {
+            if user.next_of_type("chat.state").await["active"] == true {
+                return user;
+            }
+        }
     }
 }

@@ -4,31 +4,8 @@
 use std::time::Duration;
 
 use livehelp_e2e::Cluster;
-use livehelp_testkit::{HOST_API_KEY, Identities, WsClient};
+use livehelp_testkit::{Identities, WsClient};
 use serde_json::json;
-
-/// A peer-mode session with one user connected and chatting.
-async fn chatting_user(cluster: &Cluster, session: &str) -> WsClient {
-    let status = reqwest::Client::new()
-        .put(cluster.url(&format!("/chat/api/sessions/{session}/status")))
-        .bearer_auth(HOST_API_KEY)
-        .json(&json!({"availability": "available", "mode": "peer"}))
-        .send()
-        .await
-        .expect("host api");
-    assert_eq!(status.status(), 200);
-    let token = Identities::default().user("u", session, Some("Ann"));
-    let mut user = WsClient::connect(&cluster.ws_url("/chat/ws"), Some(&token))
-        .await
-        .expect("ws");
-    user.send_json(json!({"type": "chat.open"})).await;
-    user.send_json(json!({"type": "chat.activate"})).await;
-    loop {
-        if user.next_of_type("chat.state").await["active"] == true {
-            return user;
-        }
-    }
-}
 
 async fn readyz(http: &reqwest::Client, url: &str) -> u16 {
     http.get(url)
@@ -63,7 +40,7 @@ async fn all_ready_become(cluster: &Cluster, want: u16) {
 async fn every_services_metrics_pass_promtool() {
     let cluster = Cluster::start().await.expect("cluster");
     // Some traffic first, so that counters, gauges and histograms exist.
-    let mut user = chatting_user(&cluster, "m1").await;
+    let mut user = cluster.chatting_user("m1").await;
     user.send_text("not json").await;
     user.next_of_type("error").await;
     user.send_json(json!({"type": "chat.send", "cmid": "c1", "text": "counted"}))
@@ -127,7 +104,7 @@ async fn readiness_follows_redis_and_chat_recovers_without_restarts() {
     cluster.redis.resume().expect("redis restarts");
     all_ready_become(&cluster, 200).await;
 
-    let mut user = chatting_user(&cluster, "r1").await;
+    let mut user = cluster.chatting_user("r1").await;
     user.send_json(json!({"type": "chat.send", "cmid": "c1", "text": "back again"}))
         .await;
     user.next_of_type("chat.ack").await;
@@ -140,7 +117,7 @@ async fn readiness_follows_redis_and_chat_recovers_without_restarts() {
 #[actix_web::test]
 async fn a_connection_open_across_a_redis_restart_gets_messages_sent_after_it() {
     let mut cluster = Cluster::start().await.expect("cluster");
-    let mut reader = chatting_user(&cluster, "r2").await;
+    let mut reader = cluster.chatting_user("r2").await;
 
     cluster.redis.stop();
     all_ready_become(&cluster, 503).await;
@@ -149,7 +126,7 @@ async fn a_connection_open_across_a_redis_restart_gets_messages_sent_after_it() 
 
     // Redis lost everything (no persistence in tests): the host sets the status again and a
     // second user writes; the reader's connection, open all along, receives it.
-    let mut writer = chatting_user(&cluster, "r2").await;
+    let mut writer = cluster.chatting_user("r2").await;
     writer
         .send_json(json!({"type": "chat.send", "cmid": "c1", "text": "after the restart"}))
         .await;
@@ -189,7 +166,7 @@ async fn draining_closes_websockets_with_1001_and_stops_the_service() {
 #[actix_web::test]
 async fn acknowledged_messages_survive_a_killed_redis_with_persistence_on() {
     let mut cluster = Cluster::start_persistent().await.expect("cluster");
-    let mut writer = chatting_user(&cluster, "p1").await;
+    let mut writer = cluster.chatting_user("p1").await;
     let mut acked = Vec::new();
     for i in 0..20 {
         writer
@@ -204,7 +181,7 @@ async fn acknowledged_messages_survive_a_killed_redis_with_persistence_on() {
     cluster.redis.resume().expect("redis restarts");
     all_ready_become(&cluster, 200).await;
 
-    let mut reader = chatting_user(&cluster, "p1").await;
+    let mut reader = cluster.chatting_user("p1").await;
     let mut seen = Vec::new();
     while seen.len() < acked.len() {
         seen.push(reader.next_of_type("chat.message").await["id"].clone());

@@ -4,13 +4,20 @@
 use livehelp_protocol::{
     ChatMessage, ClientMessageId, ConversationId, MessageId, MessageText, Profile, Sender,
 };
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{Bus, BusError, ChatEvent};
 
 /// Stores a message unless the same sender already stored this client message id, then
-/// publishes `m <id> <body>` on the session's channel. Returns `{id, duplicate}`.
-const STORE_AND_PUBLISH: &str = r"
+/// publishes `m <id> <body>` on the session's channel (with `ARGV[6]`: PUBLISH, or SPUBLISH
+/// on a cluster). Returns `{id, duplicate}`. A duplicate still writes (the expiry), so that a
+/// `WAIT` after it covers the original write too.
+static STORE_AND_PUBLISH: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+redis.call('EXPIRE', KEYS[2], ARGV[5])
 local existing = redis.call('HGET', KEYS[2], ARGV[1])
 if existing then
   return {existing, 1}
@@ -19,9 +26,11 @@ local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[2]
 redis.call('HSET', KEYS[2], ARGV[1], id)
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
-redis.call('PUBLISH', ARGV[3], 'm ' .. id .. ' ' .. ARGV[2])
+redis.call(ARGV[6], ARGV[3], 'm ' .. id .. ' ' .. ARGV[2])
 return {id, 0}
-";
+",
+    )
+});
 
 /// Messages kept per conversation (approximately: Redis trims whole nodes).
 const MAX_MESSAGES_PER_CONVERSATION: usize = 10_000;
@@ -95,7 +104,9 @@ pub struct Stored {
 }
 
 impl Bus {
-    /// Stores a message and publishes it to the session's subscribers.
+    /// Stores a message and publishes it to the session's subscribers. With
+    /// [`Bus::acknowledging_after`], returns only once that many replicas hold it, and fails
+    /// (so the client retries, stored once) when they do not within the command timeout.
     pub async fn store_message(
         &self,
         conversation: &ConversationId,
@@ -120,20 +131,40 @@ impl Bus {
             self.keys.chat_cmids(conversation),
         ];
         let channel = self.keys.chat_channel(&conversation.session);
-        let (id, duplicate): (String, i64) = self
+        let mut invocation = STORE_AND_PUBLISH.prepare_invoke();
+        invocation
+            .key(&keys[0])
+            .key(&keys[1])
+            .arg(&dedupe_field)
+            .arg(&body)
+            .arg(&channel)
+            .arg(MAX_MESSAGES_PER_CONVERSATION)
+            .arg(RETENTION_SECONDS)
+            .arg(self.topology().publish_command());
+        let wait_ms = (self.timeout.as_millis() / 2).max(1) as u64;
+        let ((id, duplicate), replicas): ((String, i64), u32) = self
             .run(async |c| {
-                redis::Script::new(STORE_AND_PUBLISH)
-                    .key(&keys[0])
-                    .key(&keys[1])
-                    .arg(&dedupe_field)
-                    .arg(&body)
-                    .arg(&channel)
-                    .arg(MAX_MESSAGES_PER_CONVERSATION)
-                    .arg(RETENTION_SECONDS)
-                    .invoke_async(c)
-                    .await
+                let stored = invocation.invoke_async(c).await?;
+                // On the same connection, so WAIT covers the write just made.
+                let replicas = if self.ack_replicas == 0 {
+                    0
+                } else {
+                    redis::cmd("WAIT")
+                        .arg(self.ack_replicas)
+                        .arg(wait_ms)
+                        .query_async(c)
+                        .await?
+                };
+                Ok((stored, replicas))
             })
             .await?;
+        if replicas < self.ack_replicas {
+            metrics::counter!("livehelp_chat_unreplicated").increment(1);
+            return Err(BusError::NotReplicated {
+                wanted: self.ack_replicas,
+                got: replicas,
+            });
+        }
         Ok(Stored {
             id: id.parse().map_err(|e| BusError::Corrupt(format!("{e}")))?,
             duplicate: duplicate == 1,

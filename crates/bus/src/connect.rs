@@ -1,18 +1,23 @@
-//! Opening the pool and the pub/sub hub.
+//! Opening the command connections and the pub/sub hub.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_redis::{Manager, Pool, Runtime};
-use redis::AsyncConnectionConfig;
+use livehelp_settings::{RedisMode, RedisSettings};
+use secrecy::ExposeSecret;
 
-use crate::{BusError, Hub, Keyspace};
+use crate::commands::{Commands, Conn};
+use crate::{BusError, Hub, Keyspace, Topology};
 
 /// A process's handle on Redis: cheap to clone, shared by every worker.
 #[derive(Clone)]
 pub struct Bus {
-    pub(crate) pool: Pool,
+    commands: Arc<Commands>,
+    topology: Arc<Topology>,
     pub(crate) keys: Keyspace,
     pub(crate) timeout: Duration,
+    /// Replicas that must hold a chat message before it is acknowledged (`WAIT`).
+    pub(crate) ack_replicas: u32,
     hub: Hub,
 }
 
@@ -25,33 +30,75 @@ impl std::fmt::Debug for Bus {
 }
 
 impl Bus {
-    /// Builds the pool and starts the hub's connection task on the current Tokio runtime.
-    /// Nothing is required of Redis yet: a service starts (unready) while Redis is down.
+    /// [`Bus::open`] on one server.
     pub fn connect(
         url: &str,
         keys: Keyspace,
         pool_size: usize,
         timeout: Duration,
     ) -> Result<Self, BusError> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout));
-        let manager = Manager::new_with_config(url, config)?;
-        let pool = Pool::builder(manager)
-            .max_size(pool_size)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(timeout))
-            .create_timeout(Some(timeout))
-            .recycle_timeout(Some(timeout))
-            .build()
-            .map_err(|e| BusError::Corrupt(format!("pool configuration: {e}")))?;
-        let hub = Hub::start(redis::Client::open(url)?, timeout);
+        let topology = Topology::Single {
+            url: url.to_owned(),
+        };
+        Self::open(&topology, keys, pool_size, timeout)
+    }
+
+    /// Builds the command connections and starts the hub's connection task on the current
+    /// Tokio runtime. Nothing is required of Redis yet: a service starts (unready) while
+    /// Redis is down.
+    pub fn open(
+        topology: &Topology,
+        keys: Keyspace,
+        pool_size: usize,
+        timeout: Duration,
+    ) -> Result<Self, BusError> {
         Ok(Self {
-            pool,
+            commands: Arc::new(Commands::open(topology, pool_size, timeout)?),
+            topology: Arc::new(topology.clone()),
             keys,
             timeout,
-            hub,
+            ack_replicas: 0,
+            hub: Hub::start(topology, timeout)?,
         })
+    }
+
+    /// [`Bus::open`] as the `redis` settings say.
+    pub fn from_settings(redis: &RedisSettings) -> Result<Self, BusError> {
+        let nodes = || {
+            redis
+                .nodes
+                .iter()
+                .map(|n| n.expose_secret().to_owned())
+                .collect()
+        };
+        let url = redis.url.expose_secret().to_owned();
+        let topology = match redis.mode {
+            RedisMode::Single => Topology::Single { url },
+            RedisMode::Sentinel => Topology::Sentinel {
+                sentinels: nodes(),
+                master: redis.sentinel_master.clone(),
+                node_url: url,
+            },
+            RedisMode::Cluster => Topology::Cluster { nodes: nodes() },
+        };
+        Ok(Self::open(
+            &topology,
+            Keyspace::new(redis.key_prefix.clone()),
+            redis.pool_size,
+            Duration::from_millis(redis.command_timeout_ms),
+        )?
+        .acknowledging_after(redis.ack_replicas))
+    }
+
+    /// Acknowledges chat messages only once `replicas` replicas hold them too, so that a
+    /// failover to a replica keeps every acknowledged message (see `docs/operations.md`).
+    pub fn acknowledging_after(mut self, replicas: u32) -> Self {
+        self.ack_replicas = replicas;
+        self
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
     }
 
     pub fn keys(&self) -> &Keyspace {
@@ -62,18 +109,18 @@ impl Bus {
         &self.hub
     }
 
-    pub(crate) async fn conn(&self) -> Result<deadpool_redis::Connection, BusError> {
-        let result = self.pool.get().await;
+    pub(crate) async fn conn(&self) -> Result<Conn, BusError> {
+        let result = self.commands.get().await;
         if result.is_err() {
             metrics::counter!("livehelp_redis_errors").increment(1);
         }
-        Ok(result?)
+        result
     }
 
     /// Runs one command batch, counting failures.
     pub(crate) async fn run<T: redis::FromRedisValue>(
         &self,
-        f: impl AsyncFnOnce(&mut deadpool_redis::Connection) -> redis::RedisResult<T>,
+        f: impl AsyncFnOnce(&mut Conn) -> redis::RedisResult<T>,
     ) -> Result<T, BusError> {
         let mut c = self.conn().await?;
         match tokio::time::timeout(self.timeout, f(&mut c)).await {
@@ -106,7 +153,7 @@ impl Bus {
     /// Publishes a payload on a channel.
     pub(crate) async fn publish(&self, channel: String, payload: String) -> Result<(), BusError> {
         self.run(async |c| {
-            redis::cmd("PUBLISH")
+            redis::cmd(self.topology.publish_command())
                 .arg(&channel)
                 .arg(&payload)
                 .query_async::<i64>(c)

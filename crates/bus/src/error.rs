@@ -6,6 +6,8 @@ pub enum BusError {
     Pool(#[from] deadpool_redis::PoolError),
     #[error("redis did not answer within {0:?}")]
     Timeout(std::time::Duration),
+    #[error("only {got} of {wanted} replicas confirmed the write in time")]
+    NotReplicated { wanted: u32, got: u32 },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

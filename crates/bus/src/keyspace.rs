@@ -1,5 +1,12 @@
-//! Every Redis key and channel name. Keys of one session share a hash tag (`{sid}`) so a
-//! script may touch several of them on Redis Cluster.
+//! Every Redis key and channel name. On Redis Cluster a script or transaction may only touch
+//! keys of one slot, so keys used together share a hash tag:
+//! - a session's messages, presence, mirror state and audit: `{<session id>}`;
+//! - the operator directory, the queue and every session's chat records, which dispatching a
+//!   help chat reads and writes in one script: `{dir}`;
+//! - call forwarding: `{voice}`.
+//!
+//! Channels carry their session's tag too, so on a cluster a session's messages stay on its
+//! shard.
 
 use livehelp_protocol::{ConversationId, PartnerRole, SessionId, UserId};
 
@@ -18,6 +25,11 @@ impl Keyspace {
 
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// The start of every key in the operator directory's slot.
+    fn directory(&self) -> String {
+        format!("{}:{{dir}}", self.prefix)
     }
 
     /// Hash: the host's status (availability, mode, roles, title), the user's name, and
@@ -63,9 +75,10 @@ impl Keyspace {
         )
     }
 
-    /// Hash: conversation → its chat record (active, operator) for the session's chats.
+    /// Hash: user → their chat record (active, operator) in the session. In the directory's
+    /// slot: attaching an operator changes both in one script.
     pub fn chats(&self, s: &SessionId) -> String {
-        format!("{}:session:{{{s}}}:chats", self.prefix)
+        format!("{}:chats:{s}", self.directory())
     }
 
     /// Sorted set: the users' live connections (`<user>|<connection>`), scored by expiry (ms).
@@ -85,57 +98,57 @@ impl Keyspace {
 
     /// Sorted set: help conversations waiting for an operator, scored by arrival (ms).
     pub fn queue(&self) -> String {
-        format!("{}:chat:queue", self.prefix)
+        format!("{}:chat:queue", self.directory())
     }
 
     /// Sorted set: operators with a monitor open, scored by when that expires (ms).
     pub fn operators_online(&self) -> String {
-        format!("{}:operators:online", self.prefix)
+        format!("{}:operators:online", self.directory())
     }
 
     /// Sorted set: one operator's monitor connections, scored by expiry (ms).
     pub fn operator_connections(&self, o: &UserId) -> String {
-        format!("{}:operator:{o}:conns", self.prefix)
+        format!("{}{o}:conns", self.operator_prefix())
     }
 
     /// Set: the help conversations attached to an operator.
     pub fn operator_chats(&self, o: &UserId) -> String {
-        format!("{}:operator:{o}:chats", self.prefix)
+        format!("{}{o}:chats", self.operator_prefix())
     }
 
     /// Set: offline sessions the operator dismissed from their list.
     pub fn operator_dismissed(&self, o: &UserId) -> String {
-        format!("{}:operator:{o}:dismissed", self.prefix)
+        format!("{}{o}:dismissed", self.operator_prefix())
     }
 
     /// Hash: one operator's name, availability and roles.
     pub fn operator(&self, o: &UserId) -> String {
-        format!("{}:operator:{o}", self.prefix)
+        format!("{}{o}", self.operator_prefix())
     }
 
     /// Set: operators who selected a role.
     pub fn role_operators(&self, r: &PartnerRole) -> String {
-        format!("{}:operators:role:{}", self.prefix, r.as_str())
+        format!("{}{}", self.role_operators_prefix(), r.as_str())
     }
 
     /// The prefix of [`Keyspace::role_operators`] keys, for scripts that build them.
     pub fn role_operators_prefix(&self) -> String {
-        format!("{}:operators:role:", self.prefix)
+        format!("{}:operators:role:", self.directory())
     }
 
     /// The prefix of [`Keyspace::operator`] keys, for scripts that build them.
     pub fn operator_prefix(&self) -> String {
-        format!("{}:operator:", self.prefix)
+        format!("{}:operator:", self.directory())
     }
 
     /// Sorted set: operators by the number of help chats attached to them.
     pub fn operators_load(&self) -> String {
-        format!("{}:operators:load", self.prefix)
+        format!("{}:operators:load", self.directory())
     }
 
     /// Sorted set: partner roles live sessions asked for, scored by when (ms).
     pub fn recent_roles(&self) -> String {
-        format!("{}:roles:recent", self.prefix)
+        format!("{}:roles:recent", self.directory())
     }
 
     /// Channel: operator presence, availability or roles changed.
@@ -226,11 +239,11 @@ impl Keyspace {
 
     /// Counter: code guesses from one caller number in the current window.
     pub fn voice_caller_attempts(&self, caller: &str) -> String {
-        format!("{}:voice:attempts:caller:{caller}", self.prefix)
+        format!("{}:voice:{{voice}}:attempts:caller:{caller}", self.prefix)
     }
 
     /// Counter: code guesses from every caller in the current window.
     pub fn voice_attempts(&self) -> String {
-        format!("{}:voice:attempts:all", self.prefix)
+        format!("{}:voice:{{voice}}:attempts:all", self.prefix)
     }
 }

@@ -1,10 +1,12 @@
 //! Everything livehelp keeps in Redis, and the only crate that knows Redis key and channel
-//! names. Commands go through a deadpool pool; subscriptions through one pub/sub connection
-//! per process ([`Hub`]) that reconnects and resubscribes by itself.
+//! names. Commands go through a pool (or the cluster client's connections); subscriptions
+//! through one pub/sub connection per process ([`Hub`]) that reconnects and resubscribes by
+//! itself. One server, Sentinel and Redis Cluster are all supported ([`Topology`]).
 
 mod audit;
 mod chat_store;
 mod chats;
+mod commands;
 mod connect;
 mod error;
 mod events;
@@ -13,7 +15,9 @@ mod inbox;
 mod keyspace;
 mod mirror;
 mod operators;
+mod sentinel;
 mod sessions;
+mod topology;
 mod voice;
 
 pub use audit::AuditEntry;
@@ -27,4 +31,5 @@ pub use inbox::{Arrival, Inbox};
 pub use keyspace::Keyspace;
 pub use operators::OperatorStatus;
 pub use sessions::{ALL_SESSIONS, SessionRecord};
+pub use topology::Topology;
 pub use voice::{IssuedCode, VOICE_CODE_DIGITS, VoiceClaim, VoiceOffer, is_voice_code};

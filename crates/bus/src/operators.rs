@@ -69,6 +69,8 @@ impl Bus {
             return Ok(0);
         }
         let mut inv = COUNT.prepare_invoke();
+        // Declared so that a cluster runs the script where the directory lives.
+        inv.key(self.keys.operators_online());
         self.directory_args(&mut inv);
         for r in roles {
             inv.arg(r.as_str());

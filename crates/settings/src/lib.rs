@@ -7,6 +7,6 @@ mod model;
 
 pub use load::{SettingsError, load, load_from};
 pub use model::{
-    AuthSettings, ChatSettings, Limits, LogFormat, LogSettings, MonitorSettings, RedisSettings,
-    ServerSettings, Settings, VoiceSettings,
+    AuthSettings, ChatSettings, Limits, LogFormat, LogSettings, MonitorSettings, RedisMode,
+    RedisSettings, ServerSettings, Settings, VoiceSettings,
 };

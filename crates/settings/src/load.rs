@@ -3,7 +3,7 @@
 use config::{Config, Environment, File, FileFormat};
 use secrecy::ExposeSecret;
 
-use crate::Settings;
+use crate::{RedisMode, Settings};
 
 const DEFAULTS: &str = include_str!("../base.yaml");
 
@@ -55,6 +55,7 @@ pub fn load_from(
             .try_parsing(parse)
             .list_separator(",")
             .with_list_parse_key("auth.allowed_origins")
+            .with_list_parse_key("redis.nodes")
             .source(Some(vars.into_iter().collect()))
     };
     let settings: Settings = builder
@@ -102,6 +103,33 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
             "redis.url",
             "must start with redis://, rediss:// or unix:",
         ));
+    }
+    if let Some(bad) = s.redis.nodes.iter().find(|n| {
+        let n = n.expose_secret();
+        !(n.starts_with("redis://") || n.starts_with("rediss://"))
+    }) {
+        let shown = bad
+            .expose_secret()
+            .split('@')
+            .next_back()
+            .unwrap_or_default();
+        return Err(invalid(
+            "redis.nodes",
+            format!("{shown:?} must start with redis:// or rediss://"),
+        ));
+    }
+    match s.redis.mode {
+        RedisMode::Single => {}
+        RedisMode::Sentinel | RedisMode::Cluster if s.redis.nodes.is_empty() => {
+            return Err(invalid(
+                "redis.nodes",
+                "must list the Sentinels (mode sentinel) or cluster nodes (mode cluster)",
+            ));
+        }
+        RedisMode::Sentinel if s.redis.sentinel_master.is_empty() => {
+            return Err(invalid("redis.sentinel_master", "must not be empty"));
+        }
+        RedisMode::Sentinel | RedisMode::Cluster => {}
     }
     if s.redis.key_prefix.is_empty()
         || !s
@@ -266,6 +294,36 @@ mod tests {
         assert!(error(&[("LIVEHELP__SERVER__PROT", "1")]).contains("prot"));
         assert!(error(&[("LIVEHELP__REDIS__URL", "http://x")]).contains("redis.url"));
         assert!(error(&[("LIVEHELP__AUTH__JWT_SECRET", "short")]).contains("auth.jwt_secret"));
+    }
+
+    #[test]
+    fn redis_topologies() {
+        let s = load_from(
+            None,
+            env(&[
+                ("LIVEHELP__REDIS__MODE", "cluster"),
+                ("LIVEHELP__REDIS__NODES", "redis://a:7000,redis://b:7001"),
+            ]),
+        )
+        .expect("a cluster with two seed nodes");
+        assert_eq!(s.redis.mode, RedisMode::Cluster);
+        let nodes: Vec<&str> = s.redis.nodes.iter().map(|n| n.expose_secret()).collect();
+        assert_eq!(nodes, ["redis://a:7000", "redis://b:7001"]);
+        assert!(error(&[("LIVEHELP__REDIS__MODE", "cluster")]).contains("redis.nodes"));
+        assert!(error(&[("LIVEHELP__REDIS__MODE", "sharded")]).contains("mode"));
+        let bad = error(&[
+            ("LIVEHELP__REDIS__MODE", "sentinel"),
+            ("LIVEHELP__REDIS__NODES", "http://:pw@s1:26379"),
+        ]);
+        assert!(bad.contains("redis.nodes") && !bad.contains("pw"), "{bad}");
+        assert!(
+            error(&[
+                ("LIVEHELP__REDIS__MODE", "sentinel"),
+                ("LIVEHELP__REDIS__NODES", "redis://s1:26379"),
+                ("LIVEHELP__REDIS__SENTINEL_MASTER", ""),
+            ])
+            .contains("redis.sentinel_master")
+        );
     }
 
     #[test]

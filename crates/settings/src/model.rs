@@ -32,9 +32,28 @@ pub struct ServerSettings {
 pub struct RedisSettings {
     /// May hold a password, hence secret.
     pub url: SecretString,
+    pub mode: RedisMode,
+    /// Cluster seed nodes, or the Sentinels (URLs; may hold passwords).
+    pub nodes: Vec<SecretString>,
+    /// The name the Sentinels monitor the primary under.
+    pub sentinel_master: String,
+    /// Replicas that must hold a chat message before it is acknowledged.
+    pub ack_replicas: u32,
     pub key_prefix: String,
     pub pool_size: usize,
     pub command_timeout_ms: u64,
+}
+
+/// How the services reach Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedisMode {
+    /// `redis.url` names the server.
+    Single,
+    /// `redis.nodes` are Sentinels naming the primary `redis.sentinel_master`.
+    Sentinel,
+    /// `redis.nodes` are seed nodes of a Redis Cluster.
+    Cluster,
 }
 
 #[derive(Debug, Clone, Deserialize)]

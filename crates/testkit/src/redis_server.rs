@@ -1,4 +1,5 @@
-//! A private redis-server process that can be stopped and started again on the same port.
+//! A private redis-server process that can be stopped and started again on the same port:
+//! a plain server, or one member of a cluster or Sentinel setup.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -13,6 +14,10 @@ pub struct RedisServer {
     child: Option<Child>,
     /// Append-only file on, as deployments configure Redis.
     persistent: bool,
+    /// Given after the defaults, e.g. `--cluster-enabled yes` or `--sentinel`.
+    extra: Vec<String>,
+    /// A config file Redis may rewrite (Sentinel must have one).
+    config: Option<PathBuf>,
 }
 
 impl RedisServer {
@@ -28,15 +33,35 @@ impl RedisServer {
     }
 
     fn start_with(persistent: bool) -> anyhow::Result<Self> {
+        Self::start_custom(persistent, &[], None)
+    }
+
+    /// A server started with `extra` arguments and, when given, `config` as its config
+    /// file (written to the server's own directory).
+    pub fn start_custom(
+        persistent: bool,
+        extra: &[String],
+        config: Option<&dyn Fn(u16) -> String>,
+    ) -> anyhow::Result<Self> {
         let port = free_port();
         let dir =
             std::env::temp_dir().join(format!("livehelp-redis-{port}-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
+        let config = match config {
+            Some(text) => {
+                let path = dir.join("redis.conf");
+                std::fs::write(&path, text(port))?;
+                Some(path)
+            }
+            None => None,
+        };
         let mut server = Self {
             port,
             dir,
             child: None,
             persistent,
+            extra: extra.to_vec(),
+            config,
         };
         server.resume()?;
         Ok(server)
@@ -61,12 +86,17 @@ impl RedisServer {
     /// Starts the server again on the same port.
     pub fn resume(&mut self) -> anyhow::Result<()> {
         self.stop();
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        if let Some(config) = &self.config {
+            command.arg(config);
+        }
+        let child = command
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--daemonize", "no"])
             .args(["--appendonly", if self.persistent { "yes" } else { "no" }])
             .arg("--dir")
             .arg(&self.dir)
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

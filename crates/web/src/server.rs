@@ -3,14 +3,12 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpServer, web};
 use anyhow::Context as _;
-use livehelp_bus::{Bus, Keyspace};
+use livehelp_bus::Bus;
 use livehelp_protocol::ErrorCode;
 use livehelp_settings::Settings;
-use secrecy::ExposeSecret;
 
 use crate::{ApiError, Context, health};
 
@@ -42,13 +40,7 @@ impl Server {
     where
         F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     {
-        let bus = Bus::connect(
-            settings.redis.url.expose_secret(),
-            Keyspace::new(settings.redis.key_prefix.clone()),
-            settings.redis.pool_size,
-            Duration::from_millis(settings.redis.command_timeout_ms),
-        )
-        .context("redis.url")?;
+        let bus = Bus::from_settings(&settings.redis).context("redis settings")?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| {
                 format!(

@@ -145,8 +145,11 @@ Ingresses with it). `part` is the values key of the part that owns the path.
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.config.shutdownGraceSeconds) }}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be longer than config.shutdownGraceSeconds (%v): pods would be killed while draining" .Values.terminationGracePeriodSeconds .Values.config.shutdownGraceSeconds) }}
 {{- end }}
-{{- if and (not .Values.redis.bundled.enabled) (not .Values.redis.url) (not .Values.secrets.existingSecret) }}
+{{- if and (not .Values.redis.bundled.enabled) (eq .Values.redis.mode "single") (not .Values.redis.url) (not .Values.secrets.existingSecret) }}
 {{- fail "set redis.url (or LIVEHELP__REDIS__URL in secrets.existingSecret), or turn redis.bundled.enabled on" }}
+{{- end }}
+{{- if and (not .Values.redis.bundled.enabled) (ne .Values.redis.mode "single") (not .Values.redis.nodes) (not .Values.secrets.existingSecret) }}
+{{- fail (printf "redis.mode %s needs redis.nodes (or LIVEHELP__REDIS__NODES in secrets.existingSecret)" .Values.redis.mode) }}
 {{- end }}
 {{- if and .Values.voice.enabled (not .Values.secrets.twilioAuthToken) (not .Values.secrets.existingSecret) }}
 {{- fail "voice.enabled needs secrets.twilioAuthToken (or LIVEHELP__VOICE__AUTH_TOKEN in secrets.existingSecret)" }}

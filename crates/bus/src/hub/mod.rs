@@ -3,7 +3,12 @@
 //! Local subscribers get a bounded [`broadcast`] receiver per channel; the Redis channel is
 //! subscribed while at least one local receiver exists. When the connection drops, the task
 //! reconnects with backoff, resubscribes every channel and bumps [`Hub::generation`], so
-//! subscribers know to re-read anything published while it was down.
+//! subscribers know to re-read anything published while it was down. On one server or
+//! Sentinel the connection is one pub/sub connection ([`direct`]); on a Redis Cluster it is
+//! the cluster client's connections with sharded channels ([`sharded`]).
+
+mod direct;
+mod sharded;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,14 +16,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use crate::sentinel::sentinel_client;
+use crate::{BusError, Topology};
 
 /// Messages a channel buffers per local subscriber before that subscriber lags (and is
 /// expected to resynchronise from storage or be closed).
 const CHANNEL_CAPACITY: usize = 1024;
 /// How often the connection proves it is alive when nothing arrives.
-const PING_EVERY: Duration = Duration::from_secs(5);
+pub(super) const PING_EVERY: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// A payload received on a channel, with the connection generation it arrived in: a
@@ -30,12 +37,12 @@ pub struct Published {
     pub payload: Bytes,
 }
 
-enum Command {
+pub(super) enum Command {
     Subscribe(String, oneshot::Sender<()>),
     Unsubscribe(String),
 }
 
-struct Inner {
+pub(super) struct Inner {
     topics: Mutex<HashMap<String, broadcast::Sender<Published>>>,
     commands: mpsc::UnboundedSender<Command>,
     connected: AtomicBool,
@@ -106,7 +113,7 @@ impl Drop for Subscription {
 impl Hub {
     /// Starts the connection task on the current Tokio runtime; it lives as long as that
     /// runtime.
-    pub(crate) fn start(client: redis::Client, timeout: Duration) -> Self {
+    pub(crate) fn start(topology: &Topology, timeout: Duration) -> Result<Self, BusError> {
         let (commands, rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             topics: Mutex::new(HashMap::new()),
@@ -114,8 +121,32 @@ impl Hub {
             connected: AtomicBool::new(false),
             generation: watch::Sender::new(0),
         });
-        tokio::spawn(run(client, timeout, inner.clone(), rx));
-        Self { inner }
+        match topology {
+            Topology::Single { url } => {
+                let source = direct::Source::Server(redis::Client::open(url.as_str())?);
+                let connector = direct::Direct { source, timeout };
+                tokio::spawn(reconnecting(connector, inner.clone(), rx));
+            }
+            Topology::Sentinel {
+                sentinels,
+                master,
+                node_url,
+            } => {
+                let source = direct::Source::Sentinel(Box::new(sentinel_client(
+                    sentinels, master, node_url,
+                )?));
+                let connector = direct::Direct { source, timeout };
+                tokio::spawn(reconnecting(connector, inner.clone(), rx));
+            }
+            Topology::Cluster { nodes } => {
+                let connector = sharded::Sharded {
+                    nodes: nodes.clone(),
+                    timeout,
+                };
+                tokio::spawn(reconnecting(connector, inner.clone(), rx));
+            }
+        }
+        Ok(Self { inner })
     }
 
     pub fn connected(&self) -> bool {
@@ -164,110 +195,111 @@ impl Hub {
     }
 }
 
-async fn run(
-    client: redis::Client,
-    timeout: Duration,
+impl Inner {
+    /// Hands a payload to the channel's local subscribers.
+    fn deliver(&self, channel: &str, generation: u64, payload: &[u8]) {
+        let sender = self
+            .topics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(channel)
+            .cloned();
+        if let Some(sender) = sender {
+            // No receivers left is fine: the unsubscribe is on its way.
+            let _ = sender.send(Published {
+                generation,
+                payload: Bytes::copy_from_slice(payload),
+            });
+        }
+    }
+
+    /// Whether a local subscriber still wants the channel.
+    fn wants(&self, channel: &str) -> bool {
+        self.topics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(channel)
+    }
+
+    /// Every channel with local subscribers.
+    fn channels(&self) -> Vec<String> {
+        self.topics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Marks the connection up after every channel was (re)subscribed; returns the new
+    /// generation.
+    fn subscribed(&self) -> u64 {
+        self.connected.store(true, Ordering::Relaxed);
+        self.generation.send_modify(|g| *g += 1);
+        *self.generation.borrow()
+    }
+}
+
+/// How one connection of the hub ended.
+pub(super) enum Ended {
+    /// It was serving and broke.
+    Lost,
+    /// It could not be opened.
+    Failed(String),
+    /// The hub is gone (the runtime shuts down).
+    Stopped,
+}
+
+/// One way of opening and serving the hub's connection.
+pub(super) trait Connector: Send {
+    /// Opens a connection, subscribes every channel and serves it until it ends.
+    fn session(
+        &mut self,
+        inner: &Inner,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> impl Future<Output = Ended> + Send;
+}
+
+/// Opens and serves connections until the hub is gone, backing off between failed attempts.
+async fn reconnecting(
+    mut connector: impl Connector,
     inner: Arc<Inner>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
     let mut backoff = Duration::from_millis(50);
     loop {
-        match tokio::time::timeout(timeout, client.get_async_pubsub()).await {
-            Ok(Ok(pubsub)) => {
+        let ended = connector.session(&inner, &mut commands).await;
+        inner.connected.store(false, Ordering::Relaxed);
+        match ended {
+            Ended::Stopped => return,
+            Ended::Lost => {
                 backoff = Duration::from_millis(50);
-                let stop = serve(pubsub, timeout, &inner, &mut commands).await;
-                inner.connected.store(false, Ordering::Relaxed);
-                if stop {
-                    return;
-                }
                 tracing::warn!("redis pub/sub connection lost; reconnecting");
             }
-            Ok(Err(e)) => tracing::warn!(error = %e, "redis pub/sub connect failed"),
-            Err(_) => tracing::warn!("redis pub/sub connect timed out"),
+            Ended::Failed(error) => tracing::warn!(%error, "redis pub/sub connect failed"),
         }
-        metrics::counter!("livehelp_redis_errors").increment(1);
-        // While disconnected, commands only change the topic table, which the next
-        // connection subscribes in full; answer waiting subscribers so nobody blocks.
-        let sleep = tokio::time::sleep(backoff);
-        tokio::pin!(sleep);
-        loop {
-            tokio::select! {
-                () = &mut sleep => break,
-                cmd = commands.recv() => match cmd {
-                    Some(Command::Subscribe(_, done)) => { let _ = done.send(()); }
-                    Some(Command::Unsubscribe(_)) => {}
-                    None => return,
-                },
-            }
+        if !pause(backoff, &mut commands).await {
+            return;
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
-/// Serves one connection until it fails (false) or the runtime shuts down (true).
-async fn serve(
-    pubsub: redis::aio::PubSub,
-    timeout: Duration,
-    inner: &Inner,
-    commands: &mut mpsc::UnboundedReceiver<Command>,
-) -> bool {
-    let (mut sink, mut stream) = pubsub.split();
-    let channels: Vec<String> = inner
-        .topics
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .keys()
-        .cloned()
-        .collect();
-    if !channels.is_empty() && sink.subscribe(&channels).await.is_err() {
-        return false;
-    }
-    inner.connected.store(true, Ordering::Relaxed);
-    inner.generation.send_modify(|g| *g += 1);
-    let generation = *inner.generation.borrow();
-    // On a subscribed connection Redis answers PING with a ["pong", ""] array, not +PONG:
-    // any answer proves the connection alive.
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
+/// Waits `backoff` after a lost connection. Meanwhile commands only change the topic
+/// table, which the next connection subscribes in full; waiting subscribers are answered
+/// so nobody blocks. Returns false when the hub is gone.
+async fn pause(backoff: Duration, commands: &mut mpsc::UnboundedReceiver<Command>) -> bool {
+    metrics::counter!("livehelp_redis_errors").increment(1);
+    let sleep = tokio::time::sleep(backoff);
+    tokio::pin!(sleep);
     loop {
         tokio::select! {
-            msg = stream.next() => {
-                let Some(msg) = msg else { return false };
-                let sender = inner
-                    .topics
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(msg.get_channel_name())
-                    .cloned();
-                if let Some(sender) = sender {
-                    // No receivers left is fine: the unsubscribe is on its way.
-                    let _ = sender.send(Published {
-                        generation,
-                        payload: Bytes::copy_from_slice(msg.get_payload_bytes()),
-                    });
-                }
-            }
+            () = &mut sleep => return true,
             cmd = commands.recv() => match cmd {
-                Some(Command::Subscribe(channel, done)) => {
-                    let ok = sink.subscribe(&channel).await.is_ok();
-                    let _ = done.send(());
-                    if !ok { return false; }
-                }
-                Some(Command::Unsubscribe(channel)) => {
-                    // A new local subscriber may have arrived since the drop.
-                    let wanted = inner.topics.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&channel);
-                    if !wanted && sink.unsubscribe(&channel).await.is_err() {
-                        return false;
-                    }
-                }
-                None => return true,
+                Some(Command::Subscribe(_, done)) => { let _ = done.send(()); }
+                Some(Command::Unsubscribe(_)) => {}
+                None => return false,
             },
-            _ = ping.tick() => {
-                match tokio::time::timeout(timeout, sink.ping::<redis::Value>()).await {
-                    Ok(Ok(_)) => {}
-                    _ => return false,
-                }
-            }
         }
     }
 }
