@@ -34,6 +34,10 @@ pub fn describe_all() {
         "livehelp_chat_messages_stored",
         "Chat sends stored, by whether they repeated an earlier send."
     );
+    describe_counter!(
+        "livehelp_chat_unreplicated",
+        "Chat sends refused because fewer replicas than redis.ack_replicas confirmed them."
+    );
     describe_histogram!(
         "livehelp_chat_store_duration",
         Unit::Seconds,
