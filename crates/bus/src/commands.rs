@@ -1,6 +1,6 @@
 //! Connections for commands, whatever the topology: a pool of connections to one server or
-//! to the Sentinel-named primary, or the cluster client's own connections (one per node,
-//! multiplexed, routed by key slot).
+//! to the Sentinel-named primary ([`crate::pool`]), or the cluster client's own connections
+//! (one per node, multiplexed, routed by key slot).
 
 use std::time::Duration;
 
@@ -9,12 +9,11 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
 
-use crate::sentinel::SentinelManager;
+use crate::pool::{Manager, sentinel_client};
 use crate::{BusError, Topology};
 
 pub(crate) enum Commands {
-    Single(deadpool_redis::Pool),
-    Sentinel(deadpool::managed::Pool<SentinelManager>),
+    Pooled(deadpool::managed::Pool<Manager>),
     Cluster(Box<ClusterCommands>),
 }
 
@@ -27,9 +26,17 @@ pub(crate) struct ClusterCommands {
 
 /// One checked-out connection.
 pub(crate) enum Conn {
-    Single(deadpool_redis::Connection),
-    Sentinel(deadpool::managed::Object<SentinelManager>),
+    Pooled(deadpool::managed::Object<Manager>),
     Cluster(ClusterConnection),
+}
+
+impl Conn {
+    /// Keeps a connection that failed out of the pool.
+    pub(crate) fn discard(self) {
+        if let Self::Pooled(object) = self {
+            drop(deadpool::managed::Object::take(object));
+        }
+    }
 }
 
 impl Commands {
@@ -41,52 +48,35 @@ impl Commands {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout));
-        let pool_error = |e: deadpool::managed::BuildError| {
-            BusError::Corrupt(format!("pool configuration: {e}"))
-        };
-        Ok(match topology {
-            Topology::Single { url } => {
-                let manager = deadpool_redis::Manager::new_with_config(url.as_str(), config)?;
-                Self::Single(
-                    deadpool_redis::Pool::builder(manager)
-                        .max_size(pool_size)
-                        .runtime(deadpool_redis::Runtime::Tokio1)
-                        .wait_timeout(Some(timeout))
-                        .create_timeout(Some(timeout))
-                        .recycle_timeout(Some(timeout))
-                        .build()
-                        .map_err(pool_error)?,
-                )
-            }
+        let manager = match topology {
+            Topology::Single { url } => Manager::server(url, config)?,
             Topology::Sentinel {
                 sentinels,
                 master,
                 node_url,
-            } => {
-                let manager = SentinelManager::new(sentinels, master, node_url, config)?;
-                Self::Sentinel(
-                    deadpool::managed::Pool::builder(manager)
-                        .max_size(pool_size)
-                        .runtime(deadpool::Runtime::Tokio1)
-                        .wait_timeout(Some(timeout))
-                        .create_timeout(Some(timeout))
-                        .recycle_timeout(Some(timeout))
-                        .build()
-                        .map_err(pool_error)?,
-                )
+            } => Manager::sentinel(sentinel_client(sentinels, master, node_url)?, config),
+            Topology::Cluster { nodes } => {
+                return Ok(Self::Cluster(Box::new(ClusterCommands {
+                    client: cluster_client(nodes, timeout).build()?,
+                    conn: tokio::sync::Mutex::new(None),
+                    timeout,
+                })));
             }
-            Topology::Cluster { nodes } => Self::Cluster(Box::new(ClusterCommands {
-                client: cluster_client(nodes, timeout).build()?,
-                conn: tokio::sync::Mutex::new(None),
-                timeout,
-            })),
-        })
+        };
+        let pool = deadpool::managed::Pool::builder(manager)
+            .max_size(pool_size)
+            .runtime(deadpool::Runtime::Tokio1)
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .recycle_timeout(Some(timeout))
+            .build()
+            .map_err(|e| BusError::Corrupt(format!("pool configuration: {e}")))?;
+        Ok(Self::Pooled(pool))
     }
 
     pub(crate) async fn get(&self) -> Result<Conn, BusError> {
         Ok(match self {
-            Self::Single(pool) => Conn::Single(pool.get().await?),
-            Self::Sentinel(pool) => Conn::Sentinel(pool.get().await?),
+            Self::Pooled(pool) => Conn::Pooled(pool.get().await?),
             Self::Cluster(cluster) => {
                 let mut slot = cluster.conn.lock().await;
                 if let Some(c) = slot.as_ref() {
@@ -117,8 +107,7 @@ pub(crate) fn cluster_client(
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Self::Single(c) => c.req_packed_command(cmd),
-            Self::Sentinel(c) => c.req_packed_command(cmd),
+            Self::Pooled(c) => c.req_packed_command(cmd),
             Self::Cluster(c) => c.req_packed_command(cmd),
         }
     }
@@ -130,8 +119,7 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            Self::Sentinel(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Pooled(c) => c.req_packed_commands(pipeline, offset, count),
             // A cluster sends a pipeline to one node, so its keys must share a slot. Our
             // plain pipelines only save round trips and may span slots: there each command
             // goes on its own, in order. Transactions stay whole (their keys share a tag).
@@ -152,8 +140,7 @@ impl ConnectionLike for Conn {
 
     fn get_db(&self) -> i64 {
         match self {
-            Self::Single(c) => c.get_db(),
-            Self::Sentinel(c) => c.get_db(),
+            Self::Pooled(c) => c.get_db(),
             Self::Cluster(c) => c.get_db(),
         }
     }

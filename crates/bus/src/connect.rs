@@ -117,23 +117,21 @@ impl Bus {
         result
     }
 
-    /// Runs one command batch, counting failures.
+    /// Runs one command batch, counting failures. A connection a command failed on is
+    /// discarded rather than pooled again: it may be broken, or talking to a demoted primary.
     pub(crate) async fn run<T: redis::FromRedisValue>(
         &self,
         f: impl AsyncFnOnce(&mut Conn) -> redis::RedisResult<T>,
     ) -> Result<T, BusError> {
         let mut c = self.conn().await?;
-        match tokio::time::timeout(self.timeout, f(&mut c)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => {
-                metrics::counter!("livehelp_redis_errors").increment(1);
-                Err(e.into())
-            }
-            Err(_) => {
-                metrics::counter!("livehelp_redis_errors").increment(1);
-                Err(BusError::Timeout(self.timeout))
-            }
-        }
+        let result = match tokio::time::timeout(self.timeout, f(&mut c)).await {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(BusError::Timeout(self.timeout)),
+        };
+        metrics::counter!("livehelp_redis_errors").increment(1);
+        c.discard();
+        result
     }
 
     /// Whether Redis answers commands and the hub is subscribed: what `/readyz` reports.

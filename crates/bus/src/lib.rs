@@ -15,7 +15,7 @@ mod inbox;
 mod keyspace;
 mod mirror;
 mod operators;
-mod sentinel;
+mod pool;
 mod sessions;
 mod topology;
 mod voice;

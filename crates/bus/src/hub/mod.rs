@@ -18,7 +18,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use crate::sentinel::sentinel_client;
+use crate::pool::sentinel_client;
 use crate::{BusError, Topology};
 
 /// Messages a channel buffers per local subscriber before that subscriber lags (and is
