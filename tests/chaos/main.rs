@@ -66,6 +66,38 @@ async fn set_status(fleet: &Fleet, session: &str, status: Value) {
     assert_eq!(response.status(), 200, "setting {session}'s status");
 }
 
+/// Who takes part: the operators follow every help conversation, each user their own.
+fn scenario(ids: &Identities) -> Vec<Spec> {
+    let mut specs = Vec::new();
+    for o in OPERATORS {
+        specs.push(Spec {
+            id: o.to_owned(),
+            kind: Kind::Operator,
+            token: ids.operator(o, Some(o)),
+            follows: help_conversations(),
+        });
+    }
+    for (session, users) in HELP {
+        for u in users {
+            specs.push(Spec {
+                id: (*u).to_owned(),
+                kind: Kind::User,
+                token: ids.user(u, session, Some(u)),
+                follows: vec![format!("{session}/{u}")],
+            });
+        }
+    }
+    for u in PEER.1 {
+        specs.push(Spec {
+            id: (*u).to_owned(),
+            kind: Kind::User,
+            token: ids.user(u, PEER.0, Some(u)),
+            follows: vec![PEER.0.to_owned()],
+        });
+    }
+    specs
+}
+
 fn help_conversations() -> Vec<String> {
     HELP.iter()
         .flat_map(|(s, users)| users.iter().map(move |u| format!("{s}/{u}")))
@@ -200,34 +232,7 @@ async fn chaos_loses_and_duplicates_nothing() {
     };
     let attached = Attached::default();
     let chat_url = fleet.ws_url("/chat/ws");
-    let mut specs = Vec::new();
-    for o in OPERATORS {
-        specs.push(Spec {
-            id: o.to_owned(),
-            kind: Kind::Operator,
-            token: ids.operator(o, Some(o)),
-            follows: help_conversations(),
-        });
-    }
-    for (session, users) in HELP {
-        for u in users {
-            specs.push(Spec {
-                id: (*u).to_owned(),
-                kind: Kind::User,
-                token: ids.user(u, session, Some(u)),
-                follows: vec![format!("{session}/{u}")],
-            });
-        }
-    }
-    for u in PEER.1 {
-        specs.push(Spec {
-            id: (*u).to_owned(),
-            kind: Kind::User,
-            token: ids.user(u, PEER.0, Some(u)),
-            follows: vec![PEER.0.to_owned()],
-        });
-    }
-    let participants: Vec<Participant> = specs
+    let participants: Vec<Participant> = scenario(&ids)
         .into_iter()
         .map(|s| Participant::spawn(s, chat_url.clone(), pace.clone(), attached.clone()))
         .collect();
@@ -274,65 +279,12 @@ async fn chaos_loses_and_duplicates_nothing() {
     let after_chaos = tally(&participants);
 
     // Nobody is stuck: each participant writes once more and everyone concerned sees it.
-    let written_before: Vec<u64> = participants.iter().map(|p| p.record().sent).collect();
-    for p in &participants {
-        let conversation = match p.spec.kind {
-            Kind::User => p.spec.follows[0].clone(),
-            Kind::Operator => {
-                let attached = participant::lock(&attached);
-                p.spec
-                    .follows
-                    .iter()
-                    .find(|c| attached.get(*c) == Some(&p.spec.id))
-                    .unwrap_or(&p.spec.follows[0])
-                    .clone()
-            }
-        };
-        let _ = p.commands.send(Command::Send(conversation));
-    }
-    let unstuck = until(Duration::from_secs(30), || {
-        let written = participants
-            .iter()
-            .zip(&written_before)
-            .all(|(p, before)| p.record().sent > *before);
-        written && tally(&participants).settled()
-    })
-    .await;
+    let stuck = write_once_more(&participants, &attached).await;
     let final_tally = tally(&participants);
-    let stuck: Vec<String> = participants
-        .iter()
-        .filter(|p| !p.record().pending.is_empty())
-        .map(|p| {
-            format!(
-                "{}: {:?}",
-                p.spec.id,
-                p.record().pending.keys().collect::<Vec<_>>()
-            )
-        })
-        .collect();
 
     // The monitors show reality: the long-lived ones (reconnected through every kill) and
     // a freshly opened one.
-    let expected = expected_rows(&participants);
-    let o1 = ids.operator("o1", Some("o1"));
-    let monitor_url = fleet.ws_url("/monitor/ws");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let (monitors_match, fresh) = loop {
-        let fresh = monitor_view::snapshot(&monitor_url, &o1)
-            .await
-            .map(|rows| shown_rows(&rows))
-            .unwrap_or_default();
-        let long_lived_match = monitors
-            .iter()
-            .all(|m| shown_rows(&m.view().rows) == expected_rows(&participants));
-        if long_lived_match && fresh == expected_rows(&participants) {
-            break (true, fresh);
-        }
-        if Instant::now() > deadline {
-            break (false, fresh);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let monitors_match = monitors_converge(&fleet, &ids, &monitors, &participants).await;
 
     let kills_by_service = kills;
     let kills: usize = kills_by_service.values().sum();
@@ -377,10 +329,17 @@ async fn chaos_loses_and_duplicates_nothing() {
         final_tally.clean(),
         "invariants broken: {final_tally:?}; {line}"
     );
-    assert!(unstuck && stuck.is_empty(), "stuck participants: {stuck:?}");
+    assert!(stuck.is_empty(), "stuck participants: {stuck:?}");
     assert!(
         final_tally.sent > 0 && final_tally.acknowledged == final_tally.sent,
         "every message written was acknowledged: {final_tally:?}"
+    );
+    let expected = expected_rows(&participants);
+    let chats: Vec<usize> = expected.values().map(Vec::len).collect();
+    assert_eq!(
+        chats,
+        [2, 1, 3],
+        "every user's chat is listed: {expected:?}"
     );
     for (session, chats) in &expected {
         for (conversation, operator) in chats {
@@ -390,16 +349,93 @@ async fn chaos_loses_and_duplicates_nothing() {
             );
         }
     }
-    assert!(
-        monitors_match,
-        "the monitors match reality: expected {expected:?}, a fresh monitor shows {fresh:?}, \
-         the long-lived ones show {:?}",
-        monitors
+    if let Err(mismatch) = monitors_match {
+        panic!("the monitors do not match reality: {mismatch}");
+    }
+    the_other_services_still_work(&fleet, &ids, &participants).await;
+}
+
+/// Waits up to 20 s until the long-lived monitors and a freshly opened one show what the
+/// users' chat states say; otherwise says what each showed.
+async fn monitors_converge(
+    fleet: &Fleet,
+    ids: &Identities,
+    monitors: &[Monitor],
+    participants: &[Participant],
+) -> Result<(), String> {
+    let token = ids.operator("o1", Some("o1"));
+    let url = fleet.ws_url("/monitor/ws");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let expected = expected_rows(participants);
+        let fresh = monitor_view::snapshot(&url, &token)
+            .await
+            .map(|rows| shown_rows(&rows))
+            .unwrap_or_default();
+        let long_lived: Vec<_> = monitors
             .iter()
             .map(|m| shown_rows(&m.view().rows))
-            .collect::<Vec<_>>()
-    );
-    the_other_services_still_work(&fleet, &ids, &participants).await;
+            .collect();
+        if fresh == expected && long_lived.iter().all(|rows| *rows == expected) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "expected {expected:?}, a fresh monitor shows {fresh:?}, the long-lived ones {long_lived:?}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Each participant writes one more message (an operator to a chat attached to them);
+/// returns who could not get theirs acknowledged and delivered within 30 s.
+async fn write_once_more(participants: &[Participant], attached: &Attached) -> Vec<String> {
+    let written_before: Vec<u64> = participants.iter().map(|p| p.record().sent).collect();
+    for p in participants {
+        let conversation = match p.spec.kind {
+            Kind::User => p.spec.follows[0].clone(),
+            Kind::Operator => {
+                let attached = participant::lock(attached);
+                p.spec
+                    .follows
+                    .iter()
+                    .find(|c| attached.get(*c) == Some(&p.spec.id))
+                    .unwrap_or(&p.spec.follows[0])
+                    .clone()
+            }
+        };
+        let _ = p.commands.send(Command::Send(conversation));
+    }
+    let written = || {
+        participants
+            .iter()
+            .zip(&written_before)
+            .all(|(p, before)| p.record().sent > *before)
+    };
+    if until(Duration::from_secs(30), || {
+        written() && tally(participants).settled()
+    })
+    .await
+    {
+        return Vec::new();
+    }
+    participants
+        .iter()
+        .filter(|p| !p.record().pending.is_empty())
+        .map(|p| {
+            format!(
+                "{}: {:?}",
+                p.spec.id,
+                p.record().pending.keys().collect::<Vec<_>>()
+            )
+        })
+        .chain((!written()).then(|| "a final message was never written".to_owned()))
+        .chain(
+            (tally(participants).lost > 0)
+                .then(|| format!("undelivered: {:?}", tally(participants))),
+        )
+        .collect()
 }
 
 fn chaos_line(kills: usize, t: &Tally) -> String {
