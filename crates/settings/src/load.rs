@@ -203,6 +203,15 @@ fn validate(s: &Settings) -> Result<(), SettingsError> {
     if s.limits.heartbeat_seconds == 0 {
         return Err(invalid("limits.heartbeat_seconds", "must be at least 1"));
     }
+    if s.limits.max_connections == 0 {
+        return Err(invalid("limits.max_connections", "must be at least 1"));
+    }
+    if !(1..=s.limits.max_connections).contains(&s.limits.max_connections_per_identity) {
+        return Err(invalid(
+            "limits.max_connections_per_identity",
+            "must be between 1 and limits.max_connections",
+        ));
+    }
     validate_voice(&s.voice)
 }
 
@@ -398,6 +407,32 @@ mod tests {
         assert!(
             error(&[("LIVEHELP__AUTH__ALLOWED_ORIGINS", "https://a.example/path")])
                 .contains("auth.allowed_origins")
+        );
+    }
+
+    #[test]
+    fn connection_caps_are_positive_and_per_identity_fits_the_process_cap() {
+        let s = load_from(None, env(&[])).expect("valid");
+        assert_eq!(
+            (
+                s.limits.max_connections,
+                s.limits.max_connections_per_identity
+            ),
+            (10000, 16)
+        );
+        assert!(
+            error(&[("LIVEHELP__LIMITS__MAX_CONNECTIONS", "0")]).contains("limits.max_connections")
+        );
+        assert!(
+            error(&[("LIVEHELP__LIMITS__MAX_CONNECTIONS_PER_IDENTITY", "0")])
+                .contains("limits.max_connections_per_identity")
+        );
+        assert!(
+            error(&[
+                ("LIVEHELP__LIMITS__MAX_CONNECTIONS", "10"),
+                ("LIVEHELP__LIMITS__MAX_CONNECTIONS_PER_IDENTITY", "11"),
+            ])
+            .contains("limits.max_connections_per_identity")
         );
     }
 

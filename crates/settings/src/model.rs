@@ -72,6 +72,8 @@ pub struct Limits {
     pub client_queue: usize,
     pub heartbeat_seconds: u64,
     pub presence_seconds: u64,
+    pub max_connections: usize,
+    pub max_connections_per_identity: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

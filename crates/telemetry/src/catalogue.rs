@@ -19,6 +19,10 @@ pub fn describe_all() {
         "Open WebSocket connections, by service."
     );
     describe_counter!(
+        "livehelp_ws_connections_refused",
+        "WebSocket handshakes refused over a connection cap, by service and reason (process_cap, identity_cap)."
+    );
+    describe_counter!(
         "livehelp_ws_frames_rejected",
         "Client WebSocket frames refused, by reason."
     );

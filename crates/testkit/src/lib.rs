@@ -14,7 +14,7 @@ mod ws_client;
 
 pub use bus::test_bus;
 pub use identities::{HOST_API_KEY, Identities, JWT_SECRET, fresh_prefix, test_env, test_settings};
-pub use nginx::{Nginx, Upstreams, render};
+pub use nginx::{Nginx, Pools, Upstreams, render};
 pub use ports::free_port;
 pub use redis_cluster::RedisCluster;
 pub use redis_sentinel::RedisSentinel;

@@ -16,6 +16,40 @@ pub struct Upstreams {
     pub demo_host: u16,
 }
 
+/// Several instances of each service behind nginx (the demo host stays one).
+#[derive(Debug, Clone, Default)]
+pub struct Pools {
+    pub chat_gateway: Vec<u16>,
+    pub session_monitor: Vec<u16>,
+    pub screen_mirror: Vec<u16>,
+    pub voice_forwarder: Vec<u16>,
+    pub demo_host: u16,
+}
+
+impl From<Upstreams> for Pools {
+    fn from(u: Upstreams) -> Self {
+        Self {
+            chat_gateway: vec![u.chat_gateway],
+            session_monitor: vec![u.session_monitor],
+            screen_mirror: vec![u.screen_mirror],
+            voice_forwarder: vec![u.voice_forwarder],
+            demo_host: u.demo_host,
+        }
+    }
+}
+
+/// What replaces an `${..._ADDR}` placeholder: one address, or several as more `server`
+/// directives of the same upstream on one line (the placeholders also appear in the
+/// template's comments). The template follows the placeholder with the server parameters
+/// (`max_fails=0;`), so each earlier address gets them here.
+fn servers(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(" max_fails=0; server ")
+}
+
 #[derive(Debug)]
 pub struct Nginx {
     port: u16,
@@ -36,6 +70,11 @@ impl Nginx {
     /// Renders the templates for these upstreams and starts nginx on a free port, serving
     /// browser assets from `static_root`.
     pub fn start(upstreams: Upstreams, static_root: &Path) -> anyhow::Result<Self> {
+        Self::start_pools(&upstreams.into(), static_root)
+    }
+
+    /// [`Nginx::start`] balancing over several instances of each service.
+    pub fn start_pools(pools: &Pools, static_root: &Path) -> anyhow::Result<Self> {
         let port = free_port();
         let prefix =
             std::env::temp_dir().join(format!("livehelp-nginx-{port}-{}", std::process::id()));
@@ -46,11 +85,11 @@ impl Nginx {
         let values = [
             ("PREFIX", prefix.display().to_string()),
             ("LISTEN", local(port)),
-            ("CHAT_GATEWAY_ADDR", local(upstreams.chat_gateway)),
-            ("SESSION_MONITOR_ADDR", local(upstreams.session_monitor)),
-            ("SCREEN_MIRROR_ADDR", local(upstreams.screen_mirror)),
-            ("VOICE_FORWARDER_ADDR", local(upstreams.voice_forwarder)),
-            ("DEMO_HOST_ADDR", local(upstreams.demo_host)),
+            ("CHAT_GATEWAY_ADDR", servers(&pools.chat_gateway)),
+            ("SESSION_MONITOR_ADDR", servers(&pools.session_monitor)),
+            ("SCREEN_MIRROR_ADDR", servers(&pools.screen_mirror)),
+            ("VOICE_FORWARDER_ADDR", servers(&pools.voice_forwarder)),
+            ("DEMO_HOST_ADDR", local(pools.demo_host)),
             (
                 "STATIC_ROOT",
                 std::fs::canonicalize(static_root)?.display().to_string(),
@@ -96,6 +135,11 @@ impl Nginx {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// What nginx logged so far (upstream failures, refusals), for a failing test's report.
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.prefix.join("logs/error.log")).unwrap_or_default()
     }
 
     pub fn base_url(&self) -> String {

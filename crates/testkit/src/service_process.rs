@@ -11,6 +11,7 @@ use crate::{free_port, test_env};
 #[derive(Debug)]
 pub struct ServiceProcess {
     binary: PathBuf,
+    args: Vec<String>,
     env: Vec<(String, String)>,
     port: u16,
     child: Option<Child>,
@@ -20,12 +21,22 @@ impl ServiceProcess {
     /// Starts `binary` (e.g. `env!("CARGO_BIN_EXE_chat-gateway")`) on a free port with the
     /// test settings, and waits until `/readyz` answers 200.
     pub fn start(binary: &str, redis_url: &str, prefix: &str) -> anyhow::Result<Self> {
+        Self::start_with(binary, &[], test_env(redis_url, prefix))
+    }
+
+    /// [`ServiceProcess::start`] with arguments and the whole environment given (usually
+    /// [`test_env`] with changes); `LIVEHELP__SERVER__PORT` is set to a free port.
+    pub fn start_with(
+        binary: &str,
+        args: &[&str],
+        mut env: Vec<(String, String)>,
+    ) -> anyhow::Result<Self> {
         let port = free_port();
-        let mut env = test_env(redis_url, prefix);
         env.retain(|(k, _)| k != "LIVEHELP__SERVER__PORT");
         env.push(("LIVEHELP__SERVER__PORT".into(), port.to_string()));
         let mut process = Self {
             binary: binary.into(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
             env,
             port,
             child: None,
@@ -41,6 +52,7 @@ impl ServiceProcess {
     /// Starts the process again on the same port.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         let child = Command::new(&self.binary)
+            .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -58,6 +70,11 @@ impl ServiceProcess {
             self.binary.display(),
             self.port
         )
+    }
+
+    /// Whether the process runs (it may have been killed and not restarted yet).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// SIGKILL: the process dies at once, closing nothing cleanly.

@@ -6,7 +6,7 @@ use livehelp_bus::Bus;
 use livehelp_settings::Settings;
 use livehelp_telemetry::MetricsHandle;
 
-use crate::{Authenticator, Shutdown};
+use crate::{Admission, Authenticator, Shutdown};
 
 #[derive(Debug)]
 pub struct Context {
@@ -16,6 +16,8 @@ pub struct Context {
     pub auth: Authenticator,
     pub shutdown: Shutdown,
     pub metrics: MetricsHandle,
+    /// The process's WebSocket caps (`limits.max_connections`, `..._per_identity`).
+    pub admission: Arc<Admission>,
 }
 
 impl Context {
@@ -25,7 +27,12 @@ impl Context {
             settings.auth.host_api_key.clone(),
             settings.auth.leeway_seconds,
         );
+        let admission = Admission::new(
+            settings.limits.max_connections,
+            settings.limits.max_connections_per_identity,
+        );
         Arc::new(Self {
+            admission,
             service,
             settings,
             bus,

@@ -1,6 +1,7 @@
 //! HTTP plumbing every livehelp service shares: the JSON error type, authentication,
 //! health and metrics endpoints, WebSocket handshakes and limits, and graceful shutdown.
 
+mod admission;
 mod auth;
 mod context;
 mod error;
@@ -11,6 +12,7 @@ mod server;
 mod shutdown;
 pub mod ws;
 
+pub use admission::{Admission, Admitted, Refused};
 pub use auth::{Authenticator, bearer_token};
 pub use context::Context;
 pub use error::ApiError;

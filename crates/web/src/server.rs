@@ -4,7 +4,10 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::{App, HttpRequest, HttpServer, web};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{App, HttpRequest, HttpServer, ResponseError, web};
 use anyhow::Context as _;
 use livehelp_bus::Bus;
 use livehelp_protocol::ErrorCode;
@@ -58,6 +61,7 @@ impl Server {
             App::new()
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(max_body))
+                .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, too_large))
                 .configure(health::routes)
                 .configure(configure.clone())
                 .default_service(web::to(not_found))
@@ -133,6 +137,20 @@ async fn wait_for_signal() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+/// Bodies over `limits.max_frame_bytes` are refused by actix's extractors with a plain
+/// text 413; clients get the one JSON error shape instead, counted like every error.
+fn too_large<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let (req, _) = res.into_parts();
+    let answer = ApiError::new(
+        ErrorCode::TooLarge,
+        "the body is larger than the service accepts (limits.max_frame_bytes)",
+    )
+    .error_response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, answer).map_into_right_body(),
+    ))
 }
 
 async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {

@@ -11,7 +11,7 @@ use livehelp_protocol::{
     ClientFrame, ErrorCode, ErrorFrame, SUBPROTOCOL, ServerFrame, decode_client_frame,
 };
 
-use crate::{ApiError, Context, Shutdown};
+use crate::{Admitted, ApiError, Context, Shutdown};
 
 /// How long one frame may take to reach the client's socket before the client counts as a
 /// slow consumer.
@@ -52,6 +52,17 @@ pub fn upgrade_with_limit(
             "this identity may not open this socket",
         ));
     }
+    // After the identity is known (anonymous floods are refused with 401 and hold nothing),
+    // before anything is spent on the socket.
+    let admitted = ctx.admission.admit(&principal).map_err(|refused| {
+        metrics::counter!(
+            "livehelp_ws_connections_refused",
+            "service" => ctx.service,
+            "reason" => refused.reason()
+        )
+        .increment(1);
+        refused.error()
+    })?;
     let (response, session, stream) = actix_ws::handle_with_protocols(req, body, &[SUBPROTOCOL])
         .map_err(|e| ApiError::invalid(format!("not a WebSocket handshake: {e}")))?;
     let stream = stream
@@ -72,6 +83,7 @@ pub fn upgrade_with_limit(
             ping,
             heartbeat,
             last_seen: Instant::now(),
+            _admitted: admitted,
         },
         principal,
     ))
@@ -100,6 +112,8 @@ pub struct Socket {
     ping: tokio::time::Interval,
     heartbeat: Duration,
     last_seen: Instant,
+    /// The socket's place under the connection caps, freed when the socket is dropped.
+    _admitted: Admitted,
 }
 
 impl std::fmt::Debug for Socket {
