@@ -510,16 +510,15 @@ impl Connection {
     }
 
     async fn deliver(&mut self, delivery: Arrival) {
-        let (channel, published) = match delivery {
-            Arrival::Published(channel, published) => (channel, published),
-            Arrival::Lagged => return self.resync().await,
-        };
-        if channel == self.ctx.bus.operators_channel() {
+        let Arrival { channel, published } = delivery;
+        if *channel == *self.ctx.bus.operators_channel() {
             return self.refresh_state().await;
         }
         let payload = match decode_published(&published.payload) {
             Ok(p) => p,
-            Err(e) => return tracing::error!(error = %e, channel, "undecodable chat payload"),
+            Err(e) => {
+                return tracing::error!(error = %e, channel = &*channel, "undecodable chat payload");
+            }
         };
         match payload {
             ChatPayload::Message(m) => {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use livehelp_bus::{Arrival, Inbox};
+use livehelp_bus::Inbox;
 use livehelp_identity::Operator;
 use livehelp_protocol::{
     Availability, ConsentKind, ErrorCode, ErrorFrame, MirrorFrame, MirrorNotice, Partner,
@@ -74,10 +74,8 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, operator: Operator) {
         let event = tokio::select! {
             event = o.socket.recv() => event,
             Some(arrival) = arrivals.recv() => {
-                if let Arrival::Published(_, p) = arrival {
-                    let text = String::from_utf8_lossy(&p.payload).into_owned();
-                    o.arrived(text).await;
-                }
+                let text = String::from_utf8_lossy(&arrival.published.payload).into_owned();
+                o.arrived(text).await;
                 if o.inbox.overflowed() {
                     o.socket.slow_consumer().await;
                 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use livehelp_bus::{Arrival, Inbox};
+use livehelp_bus::Inbox;
 use livehelp_identity::User;
 use livehelp_protocol::{
     Availability, ConsentKind, ErrorCode, ErrorFrame, MirrorFrame, MirrorNotice, Partner, UserId,
@@ -57,9 +57,8 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, user: User) {
         let event = tokio::select! {
             event = s.socket.recv() => event,
             Some(arrival) = arrivals.recv() => {
-                if let Arrival::Published(_, p) = arrival {
-                    s.socket.send_text(String::from_utf8_lossy(&p.payload).into_owned()).await;
-                }
+                let payload = arrival.published.payload;
+                s.socket.send_text(String::from_utf8_lossy(&payload).into_owned()).await;
                 if inbox.overflowed() {
                     s.socket.slow_consumer().await;
                 }

@@ -1,7 +1,10 @@
 //! The process's one pub/sub connection, fanned out in-process to whoever subscribed.
 //!
-//! Local subscribers get a bounded [`broadcast`] receiver per channel; the Redis channel is
-//! subscribed while at least one local receiver exists. When the connection drops, the task
+//! Each local subscriber gives a bounded queue; the hub puts every payload of the channel
+//! straight into it, and raises the subscriber's flag instead when the queue is full (a
+//! slow consumer: it must resynchronise from storage, or be closed). Nothing is buffered
+//! per channel, so an idle subscriber costs a few words. The Redis channel is subscribed
+//! while at least one local subscriber exists. When the connection drops, the task
 //! reconnects with backoff, resubscribes every channel and bumps [`Hub::generation`], so
 //! subscribers know to re-read anything published while it was down. On one server or
 //! Sentinel the connection is one pub/sub connection ([`direct`]); on a Redis Cluster it is
@@ -11,19 +14,20 @@ mod direct;
 mod sharded;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::pool::sentinel_client;
 use crate::{BusError, Topology};
 
-/// Messages a channel buffers per local subscriber before that subscriber lags (and is
-/// expected to resynchronise from storage or be closed).
-const CHANNEL_CAPACITY: usize = 1024;
+/// Payloads a [`Subscription`] holds before it lags (and is expected to resynchronise).
+const SUBSCRIPTION_CAPACITY: usize = 1024;
 /// How often the connection proves it is alive when nothing arrives.
 pub(super) const PING_EVERY: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -37,13 +41,29 @@ pub struct Published {
     pub payload: Bytes,
 }
 
+/// A payload and the channel it came on, as queued for a subscriber.
+#[derive(Debug)]
+pub struct Arrival {
+    pub channel: Arc<str>,
+    pub published: Published,
+}
+
 pub(super) enum Command {
     Subscribe(String, oneshot::Sender<()>),
     Unsubscribe(String),
 }
 
+/// One local subscriber of a channel.
+struct Subscriber {
+    id: u64,
+    queue: mpsc::Sender<Arrival>,
+    /// Raised when a payload was dropped because `queue` was full.
+    dropped: Arc<AtomicBool>,
+}
+
 pub(super) struct Inner {
-    topics: Mutex<HashMap<String, broadcast::Sender<Published>>>,
+    topics: Mutex<HashMap<Arc<str>, Vec<Subscriber>>>,
+    next_id: AtomicU64,
     commands: mpsc::UnboundedSender<Command>,
     connected: AtomicBool,
     generation: watch::Sender<u64>,
@@ -63,49 +83,62 @@ impl std::fmt::Debug for Hub {
     }
 }
 
-/// A local subscription to one channel. Dropping the last one for a channel unsubscribes.
-pub struct Subscription {
-    channel: String,
-    receiver: Option<broadcast::Receiver<Published>>,
+/// One subscriber's place on a channel. Dropping it leaves the channel; the last one to
+/// leave unsubscribes.
+pub struct Membership {
+    channel: Arc<str>,
+    id: u64,
     hub: Arc<Inner>,
 }
 
-impl std::fmt::Debug for Subscription {
+impl std::fmt::Debug for Membership {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscription")
+        f.debug_struct("Membership")
             .field("channel", &self.channel)
             .finish()
     }
 }
 
-impl Subscription {
-    pub fn channel(&self) -> &str {
-        &self.channel
-    }
-
-    /// The next payload. `Err(Lagged)` means payloads were dropped for this subscriber;
-    /// `Err(Closed)` cannot happen while the subscription lives.
-    pub async fn recv(&mut self) -> Result<Published, broadcast::error::RecvError> {
-        match self.receiver.as_mut() {
-            Some(r) => r.recv().await,
-            None => Err(broadcast::error::RecvError::Closed),
-        }
-    }
-}
-
-impl Drop for Subscription {
+impl Drop for Membership {
     fn drop(&mut self) {
-        drop(self.receiver.take());
         let mut topics = self.hub.topics.lock().unwrap_or_else(|p| p.into_inner());
-        if topics
-            .get(&self.channel)
-            .is_some_and(|s| s.receiver_count() == 0)
-        {
+        let Some(subscribers) = topics.get_mut(&self.channel) else {
+            return;
+        };
+        subscribers.retain(|s| s.id != self.id);
+        if subscribers.is_empty() {
             topics.remove(&self.channel);
             let _ = self
                 .hub
                 .commands
-                .send(Command::Unsubscribe(self.channel.clone()));
+                .send(Command::Unsubscribe(self.channel.to_string()));
+        }
+    }
+}
+
+/// A local subscription to one channel with a queue of its own.
+#[derive(Debug)]
+pub struct Subscription {
+    membership: Membership,
+    queue: mpsc::Receiver<Arrival>,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Subscription {
+    pub fn channel(&self) -> &str {
+        &self.membership.channel
+    }
+
+    /// The next payload. `Err(Lagged)` means payloads were dropped for this subscriber
+    /// (its queue was full): whatever it keeps must be re-read. `Err(Closed)` cannot happen
+    /// while the subscription lives.
+    pub async fn recv(&mut self) -> Result<Published, RecvError> {
+        if self.dropped.swap(false, Ordering::Relaxed) {
+            return Err(RecvError::Lagged(1));
+        }
+        match self.queue.recv().await {
+            Some(arrival) => Ok(arrival.published),
+            None => Err(RecvError::Closed),
         }
     }
 }
@@ -117,6 +150,7 @@ impl Hub {
         let (commands, rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             topics: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
             commands,
             connected: AtomicBool::new(false),
             generation: watch::Sender::new(0),
@@ -164,32 +198,56 @@ impl Hub {
         *self.inner.generation.borrow()
     }
 
-    /// Subscribes to `channel`. Returns once Redis confirmed the subscription, or at once
-    /// when the connection is down (it will be subscribed on reconnect and
-    /// [`Hub::generation`] bumped).
+    /// Subscribes to `channel` with a queue of its own. Returns once Redis confirmed the
+    /// subscription, or at once when the connection is down (it will be subscribed on
+    /// reconnect and [`Hub::generation`] bumped).
     pub async fn subscribe(&self, channel: String) -> Subscription {
-        let (receiver, confirm) = {
+        let (tx, queue) = mpsc::channel(SUBSCRIPTION_CAPACITY);
+        let dropped = Arc::new(AtomicBool::new(false));
+        let membership = self.join(channel, tx, dropped.clone()).await;
+        Subscription {
+            membership,
+            queue,
+            dropped,
+        }
+    }
+
+    /// Puts every payload of `channel` into `queue` from now on, or raises `dropped` when
+    /// `queue` is full. Returns once Redis confirmed the subscription (or at once while the
+    /// connection is down, as [`Hub::subscribe`]).
+    pub async fn join(
+        &self,
+        channel: String,
+        queue: mpsc::Sender<Arrival>,
+        dropped: Arc<AtomicBool>,
+    ) -> Membership {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (channel, confirm) = {
             let mut topics = self.inner.topics.lock().unwrap_or_else(|p| p.into_inner());
-            match topics.get(&channel) {
-                Some(sender) => (sender.subscribe(), None),
+            let subscriber = Subscriber { id, queue, dropped };
+            let existing = topics
+                .get_key_value(channel.as_str())
+                .map(|(k, _)| k.clone());
+            match existing {
+                Some(name) => {
+                    topics.entry(name.clone()).or_default().push(subscriber);
+                    (name, None)
+                }
                 None => {
-                    let (sender, receiver) = broadcast::channel(CHANNEL_CAPACITY);
-                    topics.insert(channel.clone(), sender);
+                    let name: Arc<str> = channel.clone().into();
+                    topics.insert(name.clone(), vec![subscriber]);
                     let (tx, rx) = oneshot::channel();
-                    let _ = self
-                        .inner
-                        .commands
-                        .send(Command::Subscribe(channel.clone(), tx));
-                    (receiver, Some(rx))
+                    let _ = self.inner.commands.send(Command::Subscribe(channel, tx));
+                    (name, Some(rx))
                 }
             }
         };
         if let Some(confirmed) = confirm {
             let _ = confirmed.await;
         }
-        Subscription {
+        Membership {
             channel,
-            receiver: Some(receiver),
+            id,
             hub: self.inner.clone(),
         }
     }
@@ -198,18 +256,23 @@ impl Hub {
 impl Inner {
     /// Hands a payload to the channel's local subscribers.
     fn deliver(&self, channel: &str, generation: u64, payload: &[u8]) {
-        let sender = self
-            .topics
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(channel)
-            .cloned();
-        if let Some(sender) = sender {
-            // No receivers left is fine: the unsubscribe is on its way.
-            let _ = sender.send(Published {
-                generation,
-                payload: Bytes::copy_from_slice(payload),
-            });
+        let topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((name, subscribers)) = topics.get_key_value(channel) else {
+            // Nobody left is fine: the unsubscribe is on its way.
+            return;
+        };
+        let published = Published {
+            generation,
+            payload: Bytes::copy_from_slice(payload),
+        };
+        for s in subscribers {
+            let arrival = Arrival {
+                channel: name.clone(),
+                published: published.clone(),
+            };
+            if let Err(TrySendError::Full(_)) = s.queue.try_send(arrival) {
+                s.dropped.store(true, Ordering::Relaxed);
+            }
         }
     }
 
@@ -227,7 +290,7 @@ impl Inner {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .keys()
-            .cloned()
+            .map(|c| c.to_string())
             .collect()
     }
 
