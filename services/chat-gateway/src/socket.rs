@@ -84,48 +84,47 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
         session: c.user().map(|u| u.session.clone()),
         heartbeat_seconds: heartbeat.as_secs(),
     };
-    c.socket.send(&ServerFrame::Hello(hello)).await;
+    Box::pin(c.socket.send(&ServerFrame::Hello(hello))).await;
     if let Some(user) = c.user().cloned() {
-        c.follows
-            .follow(&c.ctx.bus, c.ctx.bus.chat_channel(&user.session))
-            .await;
-        c.follows
-            .follow(&c.ctx.bus, c.ctx.bus.operators_channel())
-            .await;
-        c.refresh_presence(renew * 3).await;
-        c.refresh_state().await;
+        let channels = [
+            c.ctx.bus.chat_channel(&user.session),
+            c.ctx.bus.operators_channel(),
+        ];
+        for channel in channels {
+            Box::pin(c.follows.follow(&c.ctx.bus, channel)).await;
+        }
+        Box::pin(c.refresh_presence(renew * 3)).await;
+        Box::pin(c.refresh_state()).await;
     }
     let mut presence = tokio::time::interval(renew);
     presence.tick().await;
+    // The heavy steps are boxed: an idle connection's task is only as large as what it
+    // waits on, not as its largest step (docs/benchmarks.md, idle connections).
     while c.socket.is_open() {
         let event = tokio::select! {
             event = c.socket.recv() => event,
             Some(delivery) = deliveries.recv() => {
-                c.deliver(delivery).await;
+                Box::pin(c.deliver(delivery)).await;
                 continue;
             }
             Ok(()) = generation.changed() => {
-                c.resync().await;
+                Box::pin(c.resync()).await;
                 continue;
             }
             _ = presence.tick() => {
-                c.refresh_presence(renew * 3).await;
+                Box::pin(c.refresh_presence(renew * 3)).await;
                 continue;
             }
         };
-        if let Some(frame) = c.socket.react(event).await {
-            c.handle(frame).await;
+        if let Some(frame) = Box::pin(c.socket.react(event)).await {
+            Box::pin(c.handle(frame)).await;
         }
         if c.follows.overflowed() {
-            c.socket.slow_consumer().await;
+            Box::pin(c.socket.slow_consumer()).await;
         }
     }
     if let Some(user) = c.user()
-        && let Err(e) = c
-            .ctx
-            .bus
-            .user_disconnected(&user.session, &user.id, &c.id)
-            .await
+        && let Err(e) = Box::pin(c.ctx.bus.user_disconnected(&user.session, &user.id, &c.id)).await
     {
         tracing::warn!(error = %e, session = %user.session, "could not record disconnect");
     }
