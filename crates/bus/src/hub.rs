@@ -136,26 +136,31 @@ impl Hub {
     /// Subscribes to `channel`. Returns once Redis confirmed the subscription, or at once
     /// when the connection is down (it will be subscribed on reconnect and
     /// [`Hub::generation`] bumped).
+    ///
+    /// A later local subscriber of a channel waits too: the connection task answers
+    /// commands in order, so its answer comes after the channel's SUBSCRIBE was confirmed.
+    /// (Returning at once while the first subscriber's SUBSCRIBE was still on its way let a
+    /// chat connection read its backlog before Redis sent this process anything, losing
+    /// what was published in between for good; the chaos test found it.)
     pub async fn subscribe(&self, channel: String) -> Subscription {
-        let (receiver, confirm) = {
+        let (receiver, confirmed) = {
             let mut topics = self.inner.topics.lock().unwrap_or_else(|p| p.into_inner());
-            match topics.get(&channel) {
-                Some(sender) => (sender.subscribe(), None),
+            let receiver = match topics.get(&channel) {
+                Some(sender) => sender.subscribe(),
                 None => {
                     let (sender, receiver) = broadcast::channel(CHANNEL_CAPACITY);
                     topics.insert(channel.clone(), sender);
-                    let (tx, rx) = oneshot::channel();
-                    let _ = self
-                        .inner
-                        .commands
-                        .send(Command::Subscribe(channel.clone(), tx));
-                    (receiver, Some(rx))
+                    receiver
                 }
-            }
+            };
+            let (tx, rx) = oneshot::channel();
+            let _ = self
+                .inner
+                .commands
+                .send(Command::Subscribe(channel.clone(), tx));
+            (receiver, rx)
         };
-        if let Some(confirmed) = confirm {
-            let _ = confirmed.await;
-        }
+        let _ = confirmed.await;
         Subscription {
             channel,
             receiver: Some(receiver),
@@ -222,6 +227,8 @@ async fn serve(
     if !channels.is_empty() && sink.subscribe(&channels).await.is_err() {
         return false;
     }
+    // What Redis confirmed on this connection: a repeated Subscribe is answered at once.
+    let mut subscribed: std::collections::HashSet<String> = channels.into_iter().collect();
     inner.connected.store(true, Ordering::Relaxed);
     inner.generation.send_modify(|g| *g += 1);
     let generation = *inner.generation.borrow();
@@ -249,15 +256,23 @@ async fn serve(
             }
             cmd = commands.recv() => match cmd {
                 Some(Command::Subscribe(channel, done)) => {
-                    let ok = sink.subscribe(&channel).await.is_ok();
+                    if !subscribed.contains(&channel) {
+                        if sink.subscribe(&channel).await.is_err() {
+                            let _ = done.send(());
+                            return false;
+                        }
+                        subscribed.insert(channel);
+                    }
                     let _ = done.send(());
-                    if !ok { return false; }
                 }
                 Some(Command::Unsubscribe(channel)) => {
                     // A new local subscriber may have arrived since the drop.
                     let wanted = inner.topics.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&channel);
-                    if !wanted && sink.unsubscribe(&channel).await.is_err() {
-                        return false;
+                    if !wanted {
+                        if sink.unsubscribe(&channel).await.is_err() {
+                            return false;
+                        }
+                        subscribed.remove(&channel);
                     }
                 }
                 None => return true,
