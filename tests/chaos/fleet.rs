@@ -29,6 +29,8 @@ pub struct Fleet {
     instances: Vec<(&'static str, ServiceProcess)>,
     /// Services still to be struck this round.
     turns: Vec<&'static str>,
+    /// Every kill and restart: milliseconds since the epoch, what happened.
+    pub timeline: Vec<String>,
 }
 
 impl Fleet {
@@ -81,6 +83,7 @@ impl Fleet {
             nginx,
             instances,
             turns: Vec::new(),
+            timeline: Vec::new(),
         })
     }
 
@@ -123,6 +126,12 @@ impl Fleet {
         }
         for &i in &victims {
             self.instances[i].1.kill();
+            self.timeline.push(format!(
+                "{} killed {} on {}",
+                crate::now_ms(),
+                self.instances[i].0,
+                self.instances[i].1.port()
+            ));
             crate::trace(&format!(
                 "killed {} on {}",
                 self.instances[i].0,
@@ -132,6 +141,11 @@ impl Fleet {
         std::thread::sleep(Duration::from_millis(rng.random_range(20..400)));
         for &i in &victims {
             self.instances[i].1.restart()?;
+            self.timeline.push(format!(
+                "{} ready on {}",
+                crate::now_ms(),
+                self.instances[i].1.port()
+            ));
             crate::trace(&format!("ready on {}", self.instances[i].1.port()));
         }
         std::thread::sleep(Duration::from_millis(rng.random_range(100..700)));

@@ -8,7 +8,7 @@ use livehelp_protocol::MessageId;
 
 use crate::participant::Participant;
 
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone)]
 pub struct Tally {
     /// Distinct messages written.
     pub sent: u64,
@@ -27,6 +27,8 @@ pub struct Tally {
     pub unacknowledged: u64,
     /// Received messages whose id, sender and cmid disagree with the acknowledgement.
     pub mismatched: u64,
+    /// What each participant missing messages got around the hole, and how it resumed.
+    pub gaps: Vec<String>,
 }
 
 impl Tally {
@@ -71,7 +73,11 @@ pub fn tally(participants: &[Participant]) -> Tally {
             let ids: BTreeSet<MessageId> = got.iter().map(|m| m.id).collect();
             let want = stored.get(conversation).unwrap_or(&empty);
             t.delivered += want.intersection(&ids).count() as u64;
-            t.lost += want.difference(&ids).count() as u64;
+            let missing: Vec<MessageId> = want.difference(&ids).copied().collect();
+            t.lost += missing.len() as u64;
+            if !missing.is_empty() {
+                t.gaps.push(gap(p, &r, conversation, got, &missing));
+            }
             for m in got {
                 match by_id.get(&(conversation.clone(), m.id)) {
                     Some((from, cmid)) if *from == m.from && *cmid == m.cmid => {}
@@ -87,4 +93,40 @@ pub fn tally(participants: &[Participant]) -> Tally {
         }
     }
     t
+}
+
+/// Explains a participant's missing messages: the ones received just before and after the
+/// first one missing (with the connection that brought them), and how each connection
+/// resumed the conversation.
+fn gap(
+    p: &Participant,
+    r: &crate::participant::Record,
+    conversation: &str,
+    got: &[crate::participant::Received],
+    missing: &[MessageId],
+) -> String {
+    let first = missing[0];
+    let before = got.iter().filter(|m| m.id < first).max_by_key(|m| m.id);
+    let after = got.iter().filter(|m| m.id > first).min_by_key(|m| m.id);
+    let show = |m: Option<&crate::participant::Received>| {
+        m.map(|m| format!("{} from {} on connection {}", m.id, m.from, m.connection))
+    };
+    // The connections that brought the messages around the hole, and any between them.
+    let (from, to) = (
+        before.map_or(1, |m| m.connection),
+        after.map_or(r.connects, |m| m.connection),
+    );
+    let resumes: Vec<String> = (from..=to)
+        .filter_map(|n| {
+            let resume = r.resumed.get(n.checked_sub(1)? as usize)?;
+            let after = resume.after.iter().find(|(c, _)| c == conversation)?.1;
+            Some(format!("#{n} at {} ms after {after:?}", resume.at_ms))
+        })
+        .collect();
+    format!(
+        "{} misses {missing:?} in {conversation}; got {:?} before and {:?} after; resumed {resumes:?}",
+        p.spec.id,
+        show(before),
+        show(after),
+    )
 }

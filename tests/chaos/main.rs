@@ -160,6 +160,13 @@ fn debugging() -> bool {
     std::env::var_os("LIVEHELP_CHAOS_DEBUG").is_some()
 }
 
+/// Milliseconds since the epoch, to line up kills with a client's reconnects.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// A timestamped debugging line (UTC time of day), to line up with nginx's log.
 fn trace(line: &str) {
     if debugging() {
@@ -321,9 +328,13 @@ async fn chaos_loses_and_duplicates_nothing() {
     ));
 
     assert!(kills >= kills_wanted);
+    if !settled {
+        report(&fleet.timeline.join("\n"));
+    }
     assert!(
         settled,
-        "after the chaos, in flight messages never settled: {after_chaos:?}"
+        "after the chaos, in flight messages never settled: {after_chaos:?}\n{}",
+        after_chaos.gaps.join("\n")
     );
     assert!(
         final_tally.clean(),

@@ -40,6 +40,8 @@ pub struct Received {
     pub id: MessageId,
     pub cmid: String,
     pub from: String,
+    /// Which of the participant's connections brought it (1 = the first).
+    pub connection: u64,
 }
 
 /// What one participant saw and did; shared with the test, which reads it.
@@ -68,6 +70,8 @@ pub struct Record {
     pub connects: u64,
     /// Why connecting failed, counted.
     pub connect_errors: HashMap<String, u64>,
+    /// Per connection (the first at 0): how it resumed, for explaining a gap.
+    pub resumed: Vec<Resume>,
     /// A user's latest `chat.state`.
     pub state: Option<Value>,
     counter: u64,
@@ -95,6 +99,7 @@ impl Record {
                 id,
                 cmid: m["cmid"].as_str().unwrap_or_default().to_owned(),
                 from: m["from"]["id"].as_str().unwrap_or_default().to_owned(),
+                connection: self.connects,
             });
     }
 
@@ -119,6 +124,15 @@ impl Record {
     pub fn last(&self, conversation: &str) -> Option<MessageId> {
         self.last.get(conversation).copied()
     }
+}
+
+/// How one connection resumed its conversations.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// When it opened, in milliseconds since the epoch (to line up with kills).
+    pub at_ms: u64,
+    /// Conversation → the `after` it was reopened from.
+    pub after: Vec<(String, Option<MessageId>)>,
 }
 
 /// What the test tells a participant.
@@ -282,7 +296,20 @@ impl Task {
     }
 
     async fn open(&mut self, link: &mut Link, conversation: &str) -> bool {
-        let after = lock(&self.record).last(conversation);
+        let after = {
+            let mut record = lock(&self.record);
+            let after = record.last(conversation);
+            if record.resumed.len() < record.connects as usize {
+                record.resumed.push(Resume {
+                    at_ms: crate::now_ms(),
+                    after: Vec::new(),
+                });
+            }
+            if let Some(resume) = record.resumed.last_mut() {
+                resume.after.push((conversation.to_owned(), after));
+            }
+            after
+        };
         let mut frame = json!({"type": "chat.open", "conversation": conversation});
         if let Some(after) = after {
             frame["after"] = json!(after.to_string());

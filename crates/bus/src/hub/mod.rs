@@ -61,8 +61,16 @@ struct Subscriber {
     dropped: Arc<AtomicBool>,
 }
 
+/// A channel's local subscribers, and whether Redis confirmed the subscription: everyone
+/// joining waits for that, or they could read their backlog and go live before the
+/// process receives the channel, missing what is published in between.
+struct Topic {
+    subscribers: Vec<Subscriber>,
+    confirmed: watch::Receiver<bool>,
+}
+
 pub(super) struct Inner {
-    topics: Mutex<HashMap<Arc<str>, Vec<Subscriber>>>,
+    topics: Mutex<HashMap<Arc<str>, Topic>>,
     next_id: AtomicU64,
     commands: mpsc::UnboundedSender<Command>,
     connected: AtomicBool,
@@ -102,11 +110,11 @@ impl std::fmt::Debug for Membership {
 impl Drop for Membership {
     fn drop(&mut self) {
         let mut topics = self.hub.topics.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(subscribers) = topics.get_mut(&self.channel) else {
+        let Some(topic) = topics.get_mut(&self.channel) else {
             return;
         };
-        subscribers.retain(|s| s.id != self.id);
-        if subscribers.is_empty() {
+        topic.subscribers.retain(|s| s.id != self.id);
+        if topic.subscribers.is_empty() {
             topics.remove(&self.channel);
             let _ = self
                 .hub
@@ -222,29 +230,38 @@ impl Hub {
         dropped: Arc<AtomicBool>,
     ) -> Membership {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let (channel, confirm) = {
+        let (channel, mut confirmed) = {
             let mut topics = self.inner.topics.lock().unwrap_or_else(|p| p.into_inner());
             let subscriber = Subscriber { id, queue, dropped };
             let existing = topics
                 .get_key_value(channel.as_str())
                 .map(|(k, _)| k.clone());
-            match existing {
-                Some(name) => {
-                    topics.entry(name.clone()).or_default().push(subscriber);
-                    (name, None)
+            match existing.and_then(|name| topics.get_mut(&name).map(|t| (name, t))) {
+                Some((name, topic)) => {
+                    topic.subscribers.push(subscriber);
+                    (name, topic.confirmed.clone())
                 }
                 None => {
                     let name: Arc<str> = channel.clone().into();
-                    topics.insert(name.clone(), vec![subscriber]);
                     let (tx, rx) = oneshot::channel();
+                    let (done, confirmed) = watch::channel(false);
+                    topics.insert(
+                        name.clone(),
+                        Topic {
+                            subscribers: vec![subscriber],
+                            confirmed: confirmed.clone(),
+                        },
+                    );
                     let _ = self.inner.commands.send(Command::Subscribe(channel, tx));
-                    (name, Some(rx))
+                    tokio::spawn(async move {
+                        let _ = rx.await;
+                        let _ = done.send(true);
+                    });
+                    (name, confirmed)
                 }
             }
         };
-        if let Some(confirmed) = confirm {
-            let _ = confirmed.await;
-        }
+        let _ = confirmed.wait_for(|c| *c).await;
         Membership {
             channel,
             id,
@@ -257,7 +274,7 @@ impl Inner {
     /// Hands a payload to the channel's local subscribers.
     fn deliver(&self, channel: &str, generation: u64, payload: &[u8]) {
         let topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
-        let Some((name, subscribers)) = topics.get_key_value(channel) else {
+        let Some((name, topic)) = topics.get_key_value(channel) else {
             // Nobody left is fine: the unsubscribe is on its way.
             return;
         };
@@ -265,7 +282,7 @@ impl Inner {
             generation,
             payload: Bytes::copy_from_slice(payload),
         };
-        for s in subscribers {
+        for s in &topic.subscribers {
             let arrival = Arrival {
                 channel: name.clone(),
                 published: published.clone(),
