@@ -8,6 +8,7 @@ pub mod load;
 pub mod report;
 pub mod scenarios;
 pub mod systems;
+pub mod voice;
 
 use std::path::Path;
 

@@ -21,6 +21,7 @@ pub struct Results {
     /// (what, requests per second) of redis-benchmark.
     pub redis_publish: Vec<(String, f64)>,
     pub systems: Vec<SystemResults>,
+    pub voice: Option<crate::voice::Voice>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -287,6 +288,38 @@ impl Results {
                 }
             }
             let _ = writeln!(w);
+        }
+
+        if let Some(v) = &self.voice {
+            let _ = writeln!(
+                w,
+                "### Voice webhook (scenario 7)\n\n\
+                 oha for {} s over {} connections at one voice-forwarder (its own Redis): \
+                 `POST /voice/incoming`, each request signed as Twilio signs it \
+                 (HMAC-SHA1, checked before anything is read). livehelp only: the peers have \
+                 no such endpoint.\n",
+                v.seconds, v.connections
+            );
+            let _ = writeln!(
+                w,
+                "| requests/s | p50 ms | p99 ms | p99.9 ms | statuses | server CPU s | Redis CPU s |"
+            );
+            let _ = writeln!(w, "|---|---|---|---|---|---|---|");
+            let _ = writeln!(
+                w,
+                "| {:.0} | {} | {} | {} | {} | {:.1} | {:.1} |\n",
+                v.requests_per_second,
+                ms(v.p50_ms),
+                ms(v.p99_ms),
+                ms(v.p999_ms),
+                v.statuses
+                    .iter()
+                    .map(|(k, n)| format!("{k}: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                v.server_cpu_s,
+                v.redis_cpu_s
+            );
         }
 
         if !self.redis_publish.is_empty() {

@@ -236,8 +236,9 @@ impl Running {
     }
 }
 
+/// A scratch directory for one system's logs and Redis files, removed when dropped.
 #[derive(Debug)]
-struct TempDir(PathBuf);
+pub struct TempDir(pub PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -283,7 +284,7 @@ fn free_port() -> u16 {
     livehelp_testkit::free_port()
 }
 
-fn spawn(name: &str, cmd: &mut Command, dir: &Path) -> anyhow::Result<Proc> {
+pub fn spawn(name: &str, cmd: &mut Command, dir: &Path) -> anyhow::Result<Proc> {
     let log = std::fs::File::create(dir.join(format!("{name}.log")))?;
     let child = cmd
         .current_dir(dir)
@@ -298,7 +299,7 @@ fn spawn(name: &str, cmd: &mut Command, dir: &Path) -> anyhow::Result<Proc> {
     })
 }
 
-fn wait_for_port(proc: &mut Proc, port: u16, dir: &Path) -> anyhow::Result<()> {
+pub fn wait_for_port(proc: &mut Proc, port: u16, dir: &Path) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -322,12 +323,11 @@ fn tail(s: &str) -> &str {
     &s[start..]
 }
 
-/// Starts a private Redis 7 (append-only file on, fsync every second, as deployments run it)
-/// and the two nodes of `kind`.
-pub fn start(kind: Kind, paths: &Paths) -> anyhow::Result<Running> {
+/// A scratch directory and a private Redis in it (append-only file on, fsync every
+/// second, as deployments run it).
+pub fn start_redis(name: &str) -> anyhow::Result<(TempDir, Proc, u16)> {
     let dir = std::env::temp_dir().join(format!(
-        "livehelp-bench-{}-{}-{}",
-        kind.name(),
+        "livehelp-bench-{name}-{}-{}",
         std::process::id(),
         free_port()
     ));
@@ -350,6 +350,13 @@ pub fn start(kind: Kind, paths: &Paths) -> anyhow::Result<Running> {
         &dir.0,
     )?;
     wait_for_port(&mut redis, redis_port, &dir.0)?;
+    Ok((dir, redis, redis_port))
+}
+
+/// Starts a private Redis 7 (append-only file on, fsync every second, as deployments run it)
+/// and the two nodes of `kind`.
+pub fn start(kind: Kind, paths: &Paths) -> anyhow::Result<Running> {
+    let (dir, redis, redis_port) = start_redis(kind.name())?;
     let redis_url = format!("redis://127.0.0.1:{redis_port}");
     let prefix = livehelp_testkit::fresh_prefix();
     let mut servers = Vec::new();

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! compare [--quick] [--systems livehelp,bare-relay,sockudo,soketi,socket.io]
-//!         [--scenarios chat,saturation,idle,fanout,redis] [--runs N] [--rates 1000,5000]
+//!         [--scenarios redis,chat,saturation,idle,fanout,voice] [--runs N] [--rates 1000,5000]
 //!         [--idle N] [--no-docs]
 //! ```
 //!
@@ -56,7 +56,7 @@ fn options() -> anyhow::Result<Options> {
         None => Kind::ALL.to_vec(),
     };
     let scenarios = list("--scenarios").unwrap_or_else(|| {
-        ["redis", "chat", "saturation", "idle", "fanout"]
+        ["redis", "chat", "saturation", "idle", "fanout", "voice"]
             .map(str::to_owned)
             .to_vec()
     });
@@ -338,6 +338,20 @@ fn main() -> anyhow::Result<()> {
             sr.errors.push(format!("{e:#}"));
         }
         results.systems.push(sr);
+    }
+
+    if wants("voice") {
+        eprintln!("voice webhook (oha)");
+        match livehelp_bench::voice::run(&paths, if opts.quick { 5 } else { 10 }, 50) {
+            Ok(v) => {
+                eprintln!(
+                    "  {:.0} requests/s, p99 {:.2} ms, statuses {:?}",
+                    v.requests_per_second, v.p99_ms, v.statuses
+                );
+                results.voice = Some(v);
+            }
+            Err(e) => eprintln!("  voice: {e:#}"),
+        }
     }
 
     results.finished_utc = utc_now();
