@@ -25,7 +25,13 @@ const SETUP_WAIT: Duration = Duration::from_secs(15);
 pub trait Sink: Send + Sync + 'static {
     /// A payload scheduled at `scheduled_ns` (since the run's clock base) was delivered.
     fn delivered(&self, scheduled_ns: u64);
+    /// A payload arrived after one scheduled later than it, on one connection (each
+    /// connection's payloads come from one sender, in schedule order).
+    fn reordered(&self) {}
 }
+
+/// Size of a screen-mirror batch of events.
+pub const MIRROR_BATCH_BYTES: usize = 2048;
 
 /// How far a client goes after connecting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,12 +112,17 @@ pub async fn connect(
     tokio::spawn(writer);
     let pong = tx.clone();
     tokio::spawn(async move {
+        let mut last = 0;
         while let Some(Ok(msg)) = read.next().await {
             let Message::Text(text) = msg else { continue };
             let text = text.as_str();
             if let Some(ns) = scheduled_in(text) {
                 if let Some(sink) = &sink {
                     sink.delivered(ns);
+                    if ns < last {
+                        sink.reordered();
+                    }
+                    last = last.max(ns);
                 }
                 continue;
             }
@@ -134,6 +145,17 @@ fn chat_frame(protocol: Protocol, channel: &str, seq: u64, ns: u64) -> String {
         Protocol::Pusher => {
             json!({"event": "client-msg", "channel": channel, "data": text}).to_string()
         }
+        Protocol::MirrorUser => {
+            // One rrweb batch: a text mutation carrying the payload, padded to 2 KB.
+            let mut text = text;
+            text.extend(std::iter::repeat_n('x', MIRROR_BATCH_BYTES - 120));
+            json!({"type": "mirror.events", "events": [{"type": 3, "timestamp": 0, "data": {"source": 0, "texts": [{"id": 7, "value": text}], "attributes": [], "removes": [], "adds": []}}]}).to_string()
+        }
+        Protocol::MirrorOperator => json!({
+            "type": "mirror.input", "session": channel,
+            "action": {"kind": "input", "id": 42, "value": text}
+        })
+        .to_string(),
     }
 }
 
@@ -181,6 +203,37 @@ async fn handshake(
                 v["type"] == "chat.state" && v["active"] == true
             })
             .await?;
+            Ok((ws, room.to_owned()))
+        }
+        Protocol::MirrorUser | Protocol::MirrorOperator => {
+            let token = if node.protocol == Protocol::MirrorUser {
+                crate::livehelp::user_token(member, room)
+            } else {
+                crate::livehelp::operator_token(member)
+            };
+            let mut request = format!("ws://127.0.0.1:{port}/mirror/ws").into_client_request()?;
+            request.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                format!("livehelp.v1, bearer.{token}").parse()?,
+            );
+            let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+            next_json_where(&mut ws, |v| v["type"] == "hello").await?;
+            if node.protocol == Protocol::MirrorOperator && join == Join::Chat {
+                send_json(
+                    &mut ws,
+                    json!({"type": "mirror.observe", "session": room, "on": true}),
+                )
+                .await?;
+                send_json(
+                    &mut ws,
+                    json!({"type": "mirror.control", "session": room, "on": true}),
+                )
+                .await?;
+                next_json_where(&mut ws, |v| {
+                    v["type"] == "mirror.control" && v["controller"]["id"] == member
+                })
+                .await?;
+            }
             Ok((ws, room.to_owned()))
         }
         Protocol::SocketIo => {
@@ -273,6 +326,8 @@ mod tests {
             Protocol::Livehelp,
             Protocol::SocketIo,
             Protocol::Pusher,
+            Protocol::MirrorUser,
+            Protocol::MirrorOperator,
         ] {
             assert_eq!(
                 scheduled_in(&chat_frame(protocol, "private-r", 1, 123_456)),

@@ -30,6 +30,11 @@ pub fn user_token(member: &str, room: &str) -> String {
     IDS.user(member, room, Some(member))
 }
 
+/// An operator token (role `advocate`) for `id`.
+pub fn operator_token(id: &str) -> String {
+    IDS.operator(id, Some(id))
+}
+
 /// Makes session `room` available for peer chat (every member talks in one conversation).
 pub async fn open_peer_session(
     http: &reqwest::Client,

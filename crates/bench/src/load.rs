@@ -21,6 +21,7 @@ pub struct Recorder {
     state: Mutex<Window>,
     /// Every delivery, warm-up included (the CPU figures divide by this).
     all: AtomicU64,
+    reordered: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -40,6 +41,7 @@ impl Recorder {
                 hist: new_hist(),
             }),
             all: AtomicU64::new(0),
+            reordered: AtomicU64::new(0),
         })
     }
 
@@ -52,6 +54,7 @@ impl Recorder {
             };
         }
         self.all.store(0, Ordering::Relaxed);
+        self.reordered.store(0, Ordering::Relaxed);
     }
 
     fn snapshot(&self) -> Histogram<u64> {
@@ -59,6 +62,11 @@ impl Recorder {
             .lock()
             .map(|w| w.hist.clone())
             .unwrap_or_else(|_| new_hist())
+    }
+
+    /// The clock base: recorders sharing one compare scheduled times directly.
+    pub fn base(&self) -> Instant {
+        self.base
     }
 
     pub fn now_ns(&self) -> u64 {
@@ -83,6 +91,10 @@ impl Sink for Recorder {
             let micros = now.saturating_sub(scheduled_ns) / 1000;
             w.hist.saturating_record(micros.max(1));
         }
+    }
+
+    fn reordered(&self) {
+        self.reordered.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -110,6 +122,8 @@ pub struct RunResult {
     pub others_cpu_s: f64,
     /// Deliveries over the whole run (warm-up included), for CPU per message.
     pub all_delivered: u64,
+    /// Deliveries that came after a later-scheduled one on the same connection.
+    pub reordered: u64,
 }
 
 impl RunResult {
@@ -211,6 +225,7 @@ pub async fn run(
         client_cpu_s: client1 - client0,
         others_cpu_s: (machine1 - machine0 - ours).max(0.0),
         all_delivered: recorder.all.load(Ordering::Relaxed),
+        reordered: recorder.reordered.load(Ordering::Relaxed),
     }
 }
 

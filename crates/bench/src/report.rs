@@ -22,6 +22,8 @@ pub struct Results {
     pub redis_publish: Vec<(String, f64)>,
     pub systems: Vec<SystemResults>,
     pub voice: Option<crate::voice::Voice>,
+    pub mirror: Option<crate::scenarios::Mirror>,
+    pub mirror_error: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -288,6 +290,52 @@ impl Results {
                 }
             }
             let _ = writeln!(w);
+        }
+
+        if let Some(m) = &self.mirror {
+            let _ = writeln!(
+                w,
+                "### Screen mirror load (scenario 5)\n\n\
+                 {} sessions on two screen-mirror processes: each user (node A) streams \
+                 {}-byte `mirror.events` batches at {}/s to an operator (node B) who observes \
+                 and controls the screen and sends `mirror.input` back at {}/s. Open loop, \
+                 latency from the scheduled send. livehelp only.\n",
+                m.sessions,
+                crate::client::MIRROR_BATCH_BYTES,
+                m.batches_per_second_each,
+                m.inputs_per_second_each
+            );
+            let _ = writeln!(
+                w,
+                "| direction | offered/s | p50 ms | p99 ms | p99.9 ms | lost | reordered | servers CPU s/M |"
+            );
+            let _ = writeln!(w, "|---|---|---|---|---|---|---|---|");
+            for (what, r) in [
+                ("user → observer batches", &m.events),
+                ("operator → user input", &m.inputs),
+            ] {
+                let _ = writeln!(
+                    w,
+                    "| {what} | {} | {} | {} | {} | {} | {} | {} |",
+                    r.rate,
+                    ms(r.p50_ms),
+                    ms(r.p99_ms),
+                    ms(r.p999_ms),
+                    r.lost(),
+                    r.reordered,
+                    if r.server_cpu_s > 0.0 {
+                        format!("{:.0} (both directions)", r.server_cpu_per_million())
+                    } else {
+                        "–".into()
+                    }
+                );
+            }
+            let _ = writeln!(w);
+        } else if let Some(e) = &self.mirror_error {
+            let _ = writeln!(
+                w,
+                "### Screen mirror load (scenario 5)\n\nFailed in this run: {e}\n"
+            );
         }
 
         if let Some(v) = &self.voice {

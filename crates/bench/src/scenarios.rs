@@ -338,6 +338,94 @@ pub async fn fan_out(sys: &mut Running, members: usize, rate: u64, timing: Timin
     }
 }
 
+/// Scenario 5's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mirror {
+    pub sessions: usize,
+    pub batches_per_second_each: u64,
+    pub inputs_per_second_each: u64,
+    /// User → observer batches.
+    pub events: RunResult,
+    /// Operator → user control input.
+    pub inputs: RunResult,
+}
+
+/// Scenario 5: `sessions` users on node A each stream 2 KB batches to an operator on node
+/// B who observes and controls the screen and sends input back.
+pub async fn mirror(
+    sys: &mut Running,
+    sessions: usize,
+    batches_each: u64,
+    inputs_each: u64,
+    timing: Timing,
+) -> anyhow::Result<Mirror> {
+    let settings = livehelp_testkit::test_settings(
+        &format!("redis://127.0.0.1:{}", sys.redis_port),
+        Some(&sys.prefix),
+    );
+    let bus = livehelp_testkit::test_bus(&settings);
+    let tag = tag();
+    let names: Vec<String> = (0..sessions).map(|i| format!("m{tag}s{i}")).collect();
+    for name in &names {
+        let patch: livehelp_protocol::StatusPatch =
+            serde_json::from_value(serde_json::json!({"availability": "available"}))?;
+        bus.update_status(&livehelp_protocol::SessionId::parse(name.clone())?, patch)
+            .await?;
+    }
+    let events = Recorder::new(Instant::now());
+    let inputs = Recorder::new(events.base());
+    let (user_node, operator_node) = (sys.nodes[0], sys.nodes[1]);
+    let connect_all = |node, who: &'static str, sink: Arc<Recorder>| {
+        let names = names.clone();
+        async move {
+            let conns: Vec<anyhow::Result<Conn>> = futures_util::stream::iter(names)
+                .enumerate()
+                .map(|(i, name)| {
+                    let sink: Arc<dyn Sink> = sink.clone();
+                    async move {
+                        client::connect(&node, &name, &format!("{who}{i}"), Join::Chat, Some(sink))
+                            .await
+                    }
+                })
+                .buffered(CONNECT_CONCURRENCY)
+                .collect()
+                .await;
+            conns.into_iter().collect::<anyhow::Result<Vec<Conn>>>()
+        }
+    };
+    let users = connect_all(user_node, "u", inputs.clone()).await?;
+    let operators = connect_all(operator_node, "o", events.clone()).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let user_tx: Vec<_> = users.iter().map(|c| c.tx.clone()).collect();
+    let operator_tx: Vec<_> = operators.iter().map(|c| c.tx.clone()).collect();
+    let cpu = || sys.cpu();
+    let no_cpu = || (0.0, 0.0);
+    let n = sessions as u64;
+    let (events_run, inputs_run) = tokio::join!(
+        load::run(&events, &user_tx, 1, n * batches_each, timing, &cpu),
+        load::run(&inputs, &operator_tx, 1, n * inputs_each, timing, &no_cpu),
+    );
+    eprintln!(
+        "  mirror {sessions} sessions: batches p50 {:.2} ms p99 {:.2} ms lost {} reordered {}; input p99 {:.2} ms lost {}",
+        events_run.p50_ms,
+        events_run.p99_ms,
+        events_run.lost(),
+        events_run.reordered,
+        inputs_run.p99_ms,
+        inputs_run.lost()
+    );
+    for c in users.into_iter().chain(operators) {
+        let _ = c.tx.send(Out::Close);
+    }
+    Ok(Mirror {
+        sessions,
+        batches_per_second_each: batches_each,
+        inputs_per_second_each: inputs_each,
+        events: events_run,
+        inputs: inputs_run,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

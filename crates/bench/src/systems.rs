@@ -20,6 +20,10 @@ pub enum Protocol {
     Relay,
     SocketIo,
     Pusher,
+    /// livehelp's `/mirror/ws`, as the user whose screen streams...
+    MirrorUser,
+    /// ...and as the operator observing and controlling it.
+    MirrorOperator,
 }
 
 /// A system under test.
@@ -30,6 +34,8 @@ pub enum Kind {
     SocketIo,
     Soketi,
     Sockudo,
+    /// livehelp's screen-mirror (scenario 5; no peer has one).
+    Mirror,
 }
 
 impl Kind {
@@ -48,6 +54,7 @@ impl Kind {
             Kind::SocketIo => "socket.io",
             Kind::Soketi => "soketi",
             Kind::Sockudo => "sockudo",
+            Kind::Mirror => "livehelp screen-mirror",
         }
     }
 
@@ -61,13 +68,14 @@ impl Kind {
             Kind::Relay => Protocol::Relay,
             Kind::SocketIo => Protocol::SocketIo,
             Kind::Soketi | Kind::Sockudo => Protocol::Pusher,
+            Kind::Mirror => Protocol::MirrorUser,
         }
     }
 
     /// Whether a sender receives its own messages back (the Pusher protocol never echoes
     /// client events; the others deliver to the whole room).
     pub fn echoes(self) -> bool {
-        self.protocol() != Protocol::Pusher
+        !matches!(self.protocol(), Protocol::Pusher | Protocol::MirrorUser)
     }
 }
 
@@ -210,6 +218,8 @@ pub struct Running {
     pub redis_port: u16,
     pub servers: Vec<Proc>,
     pub nodes: [Node; 2],
+    /// livehelp's Redis key prefix (shared by its nodes).
+    pub prefix: String,
     _dir: TempDir,
 }
 
@@ -268,6 +278,7 @@ impl Paths {
             Kind::SocketIo => self.peers().join("node_modules/socket.io"),
             Kind::Soketi => self.peers().join("node_modules/@soketi/soketi"),
             Kind::Sockudo => self.sockudo(),
+            Kind::Mirror => self.target.join("screen-mirror"),
         };
         if need.exists() {
             Ok(())
@@ -370,6 +381,11 @@ pub fn start(kind: Kind, paths: &Paths) -> anyhow::Result<Running> {
                 c.envs(crate::livehelp::env(&redis_url, &prefix, port));
                 c
             }
+            Kind::Mirror => {
+                let mut c = Command::new(paths.target.join("screen-mirror"));
+                c.envs(crate::livehelp::env(&redis_url, &prefix, port));
+                c
+            }
             Kind::Relay => {
                 let mut c = Command::new(paths.target.join("relay"));
                 c.arg(port.to_string()).arg(&redis_url);
@@ -436,10 +452,11 @@ pub fn start(kind: Kind, paths: &Paths) -> anyhow::Result<Running> {
         let mut proc = spawn(&name, &mut cmd, &dir.0)?;
         wait_for_port(&mut proc, port, &dir.0)?;
         servers.push(proc);
-        nodes.push(Node {
-            protocol: kind.protocol(),
-            port,
-        });
+        let protocol = match (kind, i) {
+            (Kind::Mirror, 1) => Protocol::MirrorOperator,
+            _ => kind.protocol(),
+        };
+        nodes.push(Node { protocol, port });
     }
     // Let subscriptions and adapters settle before anyone connects.
     std::thread::sleep(Duration::from_millis(500));
@@ -449,6 +466,7 @@ pub fn start(kind: Kind, paths: &Paths) -> anyhow::Result<Running> {
         redis_port,
         servers,
         nodes: [nodes[0], nodes[1]],
+        prefix,
         _dir: dir,
     })
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! compare [--quick] [--systems livehelp,bare-relay,sockudo,soketi,socket.io]
-//!         [--scenarios redis,chat,saturation,idle,fanout,voice] [--runs N] [--rates 1000,5000]
+//!         [--scenarios redis,chat,saturation,idle,fanout,voice,mirror] [--runs N] [--rates 1000,5000]
 //!         [--idle N] [--no-docs]
 //! ```
 //!
@@ -56,9 +56,17 @@ fn options() -> anyhow::Result<Options> {
         None => Kind::ALL.to_vec(),
     };
     let scenarios = list("--scenarios").unwrap_or_else(|| {
-        ["redis", "chat", "saturation", "idle", "fanout", "voice"]
-            .map(str::to_owned)
-            .to_vec()
+        [
+            "redis",
+            "chat",
+            "saturation",
+            "idle",
+            "fanout",
+            "voice",
+            "mirror",
+        ]
+        .map(str::to_owned)
+        .to_vec()
     });
     let rates = match list("--rates") {
         Some(r) => r.iter().map(|s| s.parse()).collect::<Result<_, _>>()?,
@@ -351,6 +359,26 @@ fn main() -> anyhow::Result<()> {
                 results.voice = Some(v);
             }
             Err(e) => eprintln!("  voice: {e:#}"),
+        }
+    }
+
+    if wants("mirror") {
+        eprintln!("screen mirror");
+        match paths.available(Kind::Mirror) {
+            Err(why) => eprintln!("  skipped: {why}"),
+            Ok(()) => {
+                let outcome = runtime.block_on(async {
+                    let mut sys = systems::start(Kind::Mirror, &paths)?;
+                    scenarios::mirror(&mut sys, 200, 30, 2, opts.timing).await
+                });
+                match outcome {
+                    Ok(m) => results.mirror = Some(m),
+                    Err(e) => {
+                        eprintln!("  mirror: {e:#}");
+                        results.mirror_error = Some(format!("{e:#}"));
+                    }
+                }
+            }
         }
     }
 
