@@ -6,6 +6,7 @@
 //! marker in the raw frame without parsing it, so every protocol is read at the same cost.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -51,10 +52,28 @@ pub enum Out {
     Close,
 }
 
+/// Connections the server closed (or that broke) without our asking, since start.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// How many connections the servers have closed on us so far (a slow-consumer close, a
+/// crash); a run compares it before and after.
+pub fn dropped() -> u64 {
+    DROPPED.load(Ordering::Relaxed)
+}
+
 /// A connected client: send through `tx`; its reader reports to the sink it was given.
 #[derive(Debug, Clone)]
 pub struct Conn {
     pub tx: mpsc::UnboundedSender<Out>,
+    closing: Arc<AtomicBool>,
+}
+
+impl Conn {
+    /// Closes the socket; the server closing it is no longer counted as dropped.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::Relaxed);
+        let _ = self.tx.send(Out::Close);
+    }
 }
 
 type Ws =
@@ -111,6 +130,8 @@ pub async fn connect(
     };
     tokio::spawn(writer);
     let pong = tx.clone();
+    let closing = Arc::new(AtomicBool::new(false));
+    let closed_by_us = closing.clone();
     tokio::spawn(async move {
         let mut last = 0;
         while let Some(Ok(msg)) = read.next().await {
@@ -130,8 +151,11 @@ pub async fn connect(
                 let _ = pong.send(Out::Raw(answer));
             }
         }
+        if !closed_by_us.load(Ordering::Relaxed) {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
     });
-    Ok(Conn { tx })
+    Ok(Conn { tx, closing })
 }
 
 fn chat_frame(protocol: Protocol, channel: &str, seq: u64, ns: u64) -> String {
@@ -285,14 +309,22 @@ async fn send_json(ws: &mut Ws, v: Value) -> anyhow::Result<()> {
 
 async fn next_text_where(ws: &mut Ws, want: impl Fn(&str) -> bool) -> anyhow::Result<String> {
     while let Some(msg) = ws.next().await {
-        if let Message::Text(t) = msg? {
-            let t = t.as_str();
-            if want(t) {
-                return Ok(t.to_owned());
+        match msg? {
+            Message::Text(t) => {
+                let t = t.as_str();
+                if want(t) {
+                    return Ok(t.to_owned());
+                }
+                if t.contains("\"error\"") && !t.contains("pusher") {
+                    bail!("server said: {t}");
+                }
             }
-            if t.contains("\"error\"") && !t.contains("pusher") {
-                bail!("server said: {t}");
-            }
+            Message::Close(Some(frame)) => bail!(
+                "the server closed the socket during the handshake: {} {}",
+                u16::from(frame.code),
+                frame.reason
+            ),
+            _ => {}
         }
     }
     bail!("the server closed the socket during the handshake")

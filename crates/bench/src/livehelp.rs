@@ -7,10 +7,11 @@ use livehelp_testkit::{HOST_API_KEY, Identities};
 
 static IDS: LazyLock<Identities> = LazyLock::new(Identities::default);
 
-/// The `LIVEHELP__...` variables of a benchmarked chat-gateway: the test settings (shared
+/// The `LIVEHELP__...` variables of a benchmarked service: the test settings (shared
 /// Redis and key prefix) with logs at `warn` and the per-connection chat rate limit raised
 /// out of the way: the benchmark sends up to a few hundred messages a second per socket,
-/// where people send a few.
+/// where people send a few. `LIVEHELP__...` variables in the benchmark's own environment
+/// come last, to try a setting: `LIVEHELP__REDIS__POOL_SIZE=64 bench/run ...`.
 pub fn env(redis_url: &str, prefix: &str, port: u16) -> Vec<(String, String)> {
     let mut env = livehelp_testkit::test_env(redis_url, prefix);
     let overrides = [
@@ -22,6 +23,10 @@ pub fn env(redis_url: &str, prefix: &str, port: u16) -> Vec<(String, String)> {
     ];
     env.retain(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
     env.extend(overrides.map(|(k, v)| (k.to_owned(), v)));
+    for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with("LIVEHELP__")) {
+        env.retain(|(old, _)| *old != k);
+        env.push((k, v));
+    }
     env
 }
 

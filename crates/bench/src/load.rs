@@ -124,6 +124,8 @@ pub struct RunResult {
     pub all_delivered: u64,
     /// Deliveries that came after a later-scheduled one on the same connection.
     pub reordered: u64,
+    /// Connections the servers closed during the run (slow consumers, say).
+    pub dropped: u64,
 }
 
 impl RunResult {
@@ -177,6 +179,7 @@ pub async fn run(
     let (server0, redis0) = cpu();
     let client0 = crate::systems::cpu_seconds(std::process::id());
     let machine0 = crate::systems::machine_busy_seconds();
+    let dropped0 = crate::client::dropped();
 
     let base = recorder.base;
     let senders = senders.to_vec();
@@ -209,7 +212,14 @@ pub async fn run(
     let machine1 = crate::systems::machine_busy_seconds();
     let ours = (server1 - server0) + (redis1 - redis0) + (client1 - client0);
     let hist = recorder.snapshot();
-    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    // No delivery at all: no percentile either (NaN, `null` in the JSON).
+    let ms = |q: f64| {
+        if hist.is_empty() {
+            f64::NAN
+        } else {
+            hist.value_at_quantile(q) as f64 / 1000.0
+        }
+    };
     RunResult {
         rate,
         seconds: timing.measure.as_secs_f64(),
@@ -219,13 +229,14 @@ pub async fn run(
         p50_ms: ms(0.5),
         p99_ms: ms(0.99),
         p999_ms: ms(0.999),
-        max_ms: hist.max() as f64 / 1000.0,
+        max_ms: ms(1.0),
         server_cpu_s: server1 - server0,
         redis_cpu_s: redis1 - redis0,
         client_cpu_s: client1 - client0,
         others_cpu_s: (machine1 - machine0 - ours).max(0.0),
         all_delivered: recorder.all.load(Ordering::Relaxed),
         reordered: recorder.reordered.load(Ordering::Relaxed),
+        dropped: crate::client::dropped() - dropped0,
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Results {
 pub struct SystemResults {
     pub system: String,
     pub chat: Vec<RunResult>,
+    pub redis_pubsub: String,
+    pub redis_output_buffer_disconnections: usize,
     pub saturation: Option<Saturation>,
     pub idle: Option<Idle>,
     pub fan_out: Vec<FanOut>,
@@ -39,6 +41,8 @@ pub struct SystemResults {
 fn ms(v: f64) -> String {
     if v.is_nan() {
         "–".to_owned()
+    } else if v.is_infinite() {
+        "none delivered".to_owned()
     } else if v < 10.0 {
         format!("{v:.2}")
     } else {
@@ -46,12 +50,24 @@ fn ms(v: f64) -> String {
     }
 }
 
+fn whole(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.0}")
+    } else {
+        "–".to_owned()
+    }
+}
+
 fn joined(runs: &[&RunResult], f: impl Fn(&RunResult) -> String) -> String {
     runs.iter().map(|r| f(r)).collect::<Vec<_>>().join(" / ")
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.retain(|x| !x.is_nan());
+/// The median run; a run that delivered nothing counts as infinitely slow.
+fn median(v: Vec<f64>) -> f64 {
+    let mut v: Vec<f64> = v
+        .into_iter()
+        .map(|x| if x.is_nan() { f64::INFINITY } else { x })
+        .collect();
     if v.is_empty() {
         return f64::NAN;
     }
@@ -130,14 +146,16 @@ impl Results {
                 "### Chat latency, open loop (scenario 1)\n\n\
                  User on node A → node B, open loop: sends scheduled at the offered rate with \
                  ±½-interval jitter, latency from the *scheduled* send time to delivery (no \
-                 coordinated omission). Each cell lists every run (\" / \"). CPU: seconds per \
-                 million delivered messages, whole run; servers = both nodes.\n"
+                 coordinated omission). Each cell lists every run (\" / \"). \"lost\": not delivered \
+                 within 5 s of the run's end; \"closed\": sockets the servers closed during the \
+                 run (the next run reconnects). CPU: seconds per million delivered messages, \
+                 whole run; servers = both nodes.\n"
             );
             let _ = writeln!(
                 w,
-                "| system | offered/s | p50 ms | p99 ms | p99.9 ms | lost | servers CPU s/M | Redis CPU s/M | generator CPU s | others CPU s |"
+                "| system | offered/s | p50 ms | p99 ms | p99.9 ms | lost | closed | servers CPU s/M | Redis CPU s/M | generator CPU s | others CPU s |"
             );
-            let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|---|");
+            let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|");
             for &rate in &rates {
                 for s in &self.systems {
                     let runs = self.runs_at(&s.system, rate);
@@ -146,19 +164,36 @@ impl Results {
                     }
                     let _ = writeln!(
                         w,
-                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                         s.system,
                         rate,
                         joined(&runs, |r| ms(r.p50_ms)),
                         joined(&runs, |r| ms(r.p99_ms)),
                         joined(&runs, |r| ms(r.p999_ms)),
                         joined(&runs, |r| r.lost().to_string()),
-                        joined(&runs, |r| format!("{:.0}", r.server_cpu_per_million())),
-                        joined(&runs, |r| format!("{:.0}", r.redis_cpu_per_million())),
+                        joined(&runs, |r| r.dropped.to_string()),
+                        joined(&runs, |r| whole(r.server_cpu_per_million())),
+                        joined(&runs, |r| whole(r.redis_cpu_per_million())),
                         joined(&runs, |r| format!("{:.1}", r.client_cpu_s)),
                         joined(&runs, |r| format!("{:.1}", r.others_cpu_s)),
                     );
                 }
+            }
+            let _ = writeln!(
+                w,
+                "Redis pub/sub with every pair connected (`CLIENT LIST`), and subscribers Redis \
+                 cut off for their output buffer during the runs (from its log):\n"
+            );
+            let _ = writeln!(
+                w,
+                "| system | pub/sub connections | cut off |\n|---|---|---|"
+            );
+            for s in self.systems.iter().filter(|s| !s.redis_pubsub.is_empty()) {
+                let _ = writeln!(
+                    w,
+                    "| {} | {} | {} |",
+                    s.system, s.redis_pubsub, s.redis_output_buffer_disconnections
+                );
             }
             let _ = writeln!(w);
         }

@@ -25,7 +25,7 @@ pub struct Rooms {
 impl Rooms {
     pub fn close(self) {
         for c in self.conns {
-            let _ = c.tx.send(Out::Close);
+            c.close();
         }
     }
 }
@@ -84,6 +84,15 @@ pub async fn open_rooms(
     Ok(Rooms { senders, conns })
 }
 
+/// Scenario 1's outcome.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Chat {
+    pub runs: Vec<RunResult>,
+    /// Redis's pub/sub clients with every pair connected.
+    pub redis_pubsub: String,
+    pub redis_output_buffer_disconnections: usize,
+}
+
 /// Scenario 1: the offered rates, `runs` times each, over `pairs` user→operator pairs.
 pub async fn chat_rates(
     sys: &mut Running,
@@ -91,14 +100,28 @@ pub async fn chat_rates(
     rates: &[u64],
     runs: usize,
     timing: Timing,
-) -> anyhow::Result<Vec<RunResult>> {
+) -> anyhow::Result<Chat> {
     let recorder = Recorder::new(Instant::now());
-    let rooms = open_rooms(sys, pairs, 2, &recorder).await?;
+    let mut rooms = open_rooms(sys, pairs, 2, &recorder).await?;
+    let redis_pubsub = sys.redis_pubsub();
+    eprintln!("  Redis pub/sub: {redis_pubsub}");
     let mut out = Vec::new();
     for &rate in rates {
         for run in 0..runs {
             let cpu = || sys.cpu();
             let r = load::run(&recorder, &rooms.senders, 1, rate, timing, &cpu).await;
+            if r.dropped > 0 {
+                // The server closed sockets (a slow consumer, say): start the next run on
+                // fresh ones rather than measure dead pairs.
+                eprintln!(
+                    "  {} closed {} connections: reconnecting",
+                    sys.kind.name(),
+                    r.dropped
+                );
+                rooms.close();
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                rooms = open_rooms(sys, pairs, 2, &recorder).await?;
+            }
             eprintln!(
                 "  {} {rate}/s run {}: p50 {:.2} ms p99 {:.2} ms p99.9 {:.2} ms lost {} of {} (servers {:.2} s, redis {:.2} s, client {:.2} s CPU)",
                 sys.kind.name(),
@@ -118,7 +141,11 @@ pub async fn chat_rates(
         }
     }
     rooms.close();
-    Ok(out)
+    Ok(Chat {
+        runs: out,
+        redis_pubsub,
+        redis_output_buffer_disconnections: sys.redis_output_buffer_disconnections(),
+    })
 }
 
 /// Scenario 2's outcome.
@@ -140,7 +167,7 @@ pub async fn saturation(
     timing: Timing,
 ) -> anyhow::Result<Saturation> {
     let recorder = Recorder::new(Instant::now());
-    let rooms = open_rooms(sys, pairs, 2, &recorder).await?;
+    let mut rooms = open_rooms(sys, pairs, 2, &recorder).await?;
     let mut probes = Vec::new();
     let (mut ok, mut failed) = (None::<u64>, None::<u64>);
     let mut rate = start;
@@ -163,10 +190,26 @@ pub async fn saturation(
         } else {
             ok = Some(ok.map_or(rate, |o| o.max(rate)));
         }
-        // Let a saturated system drain its queues before the next probe.
+        // Let a saturated system drain its queues before the next probe, on fresh
+        // sockets if it closed some.
+        let dropped = probes.last().is_some_and(|p| p.dropped > 0);
         tokio::time::sleep(Duration::from_secs(if saturated { 3 } else { 1 })).await;
         if !sys_alive(sys) {
             break;
+        }
+        if dropped {
+            rooms.close();
+            rooms = match open_rooms(sys, pairs, 2, &recorder).await {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("  reconnecting failed: {e:#}");
+                    return Ok(Saturation {
+                        highest_ok: ok,
+                        lowest_failed: failed,
+                        probes,
+                    });
+                }
+            };
         }
         rate = match (ok, failed) {
             (_, None) if rate >= max => break,
@@ -259,7 +302,7 @@ pub async fn idle(sys: &Running, total: usize) -> anyhow::Result<Idle> {
     let rss_after = server.rss_bytes();
     let n = conns.len();
     for c in conns {
-        let _ = c.tx.send(Out::Close);
+        c.close();
     }
     Ok(Idle {
         connections: n,
@@ -415,7 +458,7 @@ pub async fn mirror(
         inputs_run.lost()
     );
     for c in users.into_iter().chain(operators) {
-        let _ = c.tx.send(Out::Close);
+        c.close();
     }
     Ok(Mirror {
         sessions,

@@ -214,13 +214,14 @@ pub struct Node {
 #[derive(Debug)]
 pub struct Running {
     pub kind: Kind,
+    /// Stopped first (fields drop in order), so that they do not see Redis go away.
+    pub servers: Vec<Proc>,
     pub redis: Proc,
     pub redis_port: u16,
-    pub servers: Vec<Proc>,
     pub nodes: [Node; 2],
     /// livehelp's Redis key prefix (shared by its nodes).
     pub prefix: String,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Running {
@@ -230,6 +231,47 @@ impl Running {
             self.servers.iter().map(Proc::cpu_seconds).sum(),
             self.redis.cpu_seconds(),
         )
+    }
+
+    /// Redis's pub/sub view (CLIENT LIST): connections with any subscription, and the
+    /// channel, pattern and shard-channel subscriptions they hold in all.
+    pub fn redis_pubsub(&self) -> String {
+        let list = Command::new("redis-cli")
+            .args(["-p", &self.redis_port.to_string(), "client", "list"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let (mut conns, mut sub, mut psub, mut ssub) = (0, 0u64, 0u64, 0u64);
+        for line in list.lines() {
+            let field = |name: &str| {
+                line.split_whitespace()
+                    .find_map(|f| f.strip_prefix(name))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            let (s, p, ss) = (field("sub="), field("psub="), field("ssub="));
+            if s + p + ss > 0 {
+                conns += 1;
+                sub += s;
+                psub += p;
+                ssub += ss;
+            }
+        }
+        format!(
+            "{conns} subscribed connections holding {sub} channels, {psub} patterns, {ssub} shard channels"
+        )
+    }
+
+    /// Subscribers Redis cut off for exceeding their output buffer (from its log; Redis 7.0
+    /// keeps no counter of them).
+    pub fn redis_output_buffer_disconnections(&self) -> usize {
+        std::fs::read_to_string(self.dir.0.join("redis.log"))
+            .map(|log| {
+                log.lines()
+                    .filter(|l| l.contains("overcoming of output buffer limits"))
+                    .count()
+            })
+            .unwrap_or(0)
     }
 
     pub fn check_alive(&mut self) -> anyhow::Result<()> {
@@ -251,7 +293,12 @@ impl Running {
 pub struct TempDir(pub PathBuf);
 
 impl Drop for TempDir {
+    /// Kept with `LIVEHELP_BENCH_KEEP=1`, to read the servers' logs afterwards.
     fn drop(&mut self) {
+        if std::env::var_os("LIVEHELP_BENCH_KEEP").is_some() {
+            eprintln!("  kept {}", self.0.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -467,7 +514,7 @@ pub fn start(kind: Kind, paths: &Paths) -> anyhow::Result<Running> {
         servers,
         nodes: [nodes[0], nodes[1]],
         prefix,
-        _dir: dir,
+        dir,
     })
 }
 

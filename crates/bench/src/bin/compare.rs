@@ -256,6 +256,15 @@ fn main() -> anyhow::Result<()> {
         ],
         ..Results::default()
     };
+    let tried: Vec<String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("LIVEHELP__"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !tried.is_empty() {
+        results
+            .settings
+            .push(("livehelp settings tried".into(), tried.join(" ")));
+    }
     let wants = |s: &str| opts.scenarios.iter().any(|x| x == s);
 
     if wants("redis") {
@@ -295,7 +304,12 @@ fn main() -> anyhow::Result<()> {
                 )
                 .await
                 {
-                    Ok(r) => sr.chat = r,
+                    Ok(r) => {
+                        sr.chat = r.runs;
+                        sr.redis_pubsub = r.redis_pubsub;
+                        sr.redis_output_buffer_disconnections =
+                            r.redis_output_buffer_disconnections;
+                    }
                     Err(e) => sr.errors.push(format!("chat: {e:#}")),
                 }
             }
