@@ -55,6 +55,18 @@ pub enum Out {
 /// Connections the server closed (or that broke) without our asking, since start.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
+/// Why the servers closed sockets on us: "code reason" → count, since the last take.
+static CLOSE_REASONS: std::sync::Mutex<std::collections::BTreeMap<String, u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// The close codes and reasons servers sent since the last call, and resets them.
+pub fn take_close_reasons() -> Vec<(String, u64)> {
+    CLOSE_REASONS
+        .lock()
+        .map(|mut m| std::mem::take(&mut *m).into_iter().collect())
+        .unwrap_or_default()
+}
+
 /// How many connections the servers have closed on us so far (a slow-consumer close, a
 /// crash); a run compares it before and after.
 pub fn dropped() -> u64 {
@@ -135,6 +147,16 @@ pub async fn connect(
     tokio::spawn(async move {
         let mut last = 0;
         while let Some(Ok(msg)) = read.next().await {
+            if let Message::Close(frame) = &msg
+                && !closed_by_us.load(Ordering::Relaxed)
+            {
+                let why = frame.as_ref().map_or("no close frame".to_owned(), |f| {
+                    format!("{} {}", u16::from(f.code), f.reason)
+                });
+                if let Ok(mut m) = CLOSE_REASONS.lock() {
+                    *m.entry(why).or_default() += 1;
+                }
+            }
             let Message::Text(text) = msg else { continue };
             let text = text.as_str();
             if let Some(ns) = scheduled_in(text) {

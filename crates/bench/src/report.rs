@@ -36,6 +36,8 @@ pub struct SystemResults {
     pub idle: Option<Idle>,
     pub fan_out: Vec<FanOut>,
     pub errors: Vec<String>,
+    /// Close frames the servers sent unasked ("code reason" → sockets).
+    pub closed_by_server: Vec<(String, u64)>,
 }
 
 fn ms(v: f64) -> String {
@@ -147,15 +149,16 @@ impl Results {
                  User on node A → node B, open loop: sends scheduled at the offered rate with \
                  ±½-interval jitter, latency from the *scheduled* send time to delivery (no \
                  coordinated omission). Each cell lists every run (\" / \"). \"lost\": not delivered \
-                 within 5 s of the run's end; \"closed\": sockets the servers closed during the \
+                 within 5 s of the run's end; \"reordered\": delivered after a message its sender \
+                 sent later; \"closed\": sockets the servers closed during the \
                  run (the next run reconnects). CPU: seconds per million delivered messages, \
                  whole run; servers = both nodes.\n"
             );
             let _ = writeln!(
                 w,
-                "| system | offered/s | p50 ms | p99 ms | p99.9 ms | lost | closed | servers CPU s/M | Redis CPU s/M | generator CPU s | others CPU s |"
+                "| system | offered/s | p50 ms | p99 ms | p99.9 ms | lost | reordered | closed | servers CPU s/M | Redis CPU s/M | generator CPU s | others CPU s |"
             );
-            let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|");
+            let _ = writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|---|");
             for &rate in &rates {
                 for s in &self.systems {
                     let runs = self.runs_at(&s.system, rate);
@@ -164,13 +167,14 @@ impl Results {
                     }
                     let _ = writeln!(
                         w,
-                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                         s.system,
                         rate,
                         joined(&runs, |r| ms(r.p50_ms)),
                         joined(&runs, |r| ms(r.p99_ms)),
                         joined(&runs, |r| ms(r.p999_ms)),
                         joined(&runs, |r| r.lost().to_string()),
+                        joined(&runs, |r| r.reordered.to_string()),
                         joined(&runs, |r| r.dropped.to_string()),
                         joined(&runs, |r| whole(r.server_cpu_per_million())),
                         joined(&runs, |r| whole(r.redis_cpu_per_million())),
@@ -181,7 +185,7 @@ impl Results {
             }
             let _ = writeln!(
                 w,
-                "Redis pub/sub with every pair connected (`CLIENT LIST`), and subscribers Redis \
+                "\nRedis pub/sub with every pair connected (`CLIENT LIST`), and subscribers Redis \
                  cut off for their output buffer during the runs (from its log):\n"
             );
             let _ = writeln!(
@@ -417,10 +421,25 @@ impl Results {
         let errors: Vec<String> = self
             .systems
             .iter()
-            .flat_map(|s| s.errors.iter().map(move |e| format!("- {}: {e}", s.system)))
+            .flat_map(|s| {
+                let closes = s.closed_by_server.iter().map(move |(why, n)| {
+                    format!(
+                        "- {}: the servers closed {n} sockets with \"{why}\"",
+                        s.system
+                    )
+                });
+                s.errors
+                    .iter()
+                    .map(move |e| format!("- {}: {e}", s.system))
+                    .chain(closes)
+            })
             .collect();
         if !errors.is_empty() {
-            let _ = writeln!(w, "### Errors in this run\n\n{}\n", errors.join("\n"));
+            let _ = writeln!(
+                w,
+                "### Errors and sockets the servers closed in this run\n\n{}\n",
+                errors.join("\n")
+            );
         }
 
         let _ = writeln!(w, "### Against issue 8's targets (this run)\n");

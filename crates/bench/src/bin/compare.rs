@@ -4,7 +4,7 @@
 //! ```text
 //! compare [--quick] [--systems livehelp,bare-relay,sockudo,soketi,socket.io]
 //!         [--scenarios redis,chat,saturation,idle,fanout,voice,mirror] [--runs N] [--rates 1000,5000]
-//!         [--idle N] [--no-docs]
+//!         [--idle N] [--client-threads N] [--no-docs]
 //! ```
 //!
 //! Each system runs alone: its own Redis and two server processes on loopback, started
@@ -359,6 +359,10 @@ fn main() -> anyhow::Result<()> {
             eprintln!("  {}: {e:#}", kind.name());
             sr.errors.push(format!("{e:#}"));
         }
+        sr.closed_by_server = livehelp_bench::client::take_close_reasons();
+        for (why, n) in &sr.closed_by_server {
+            eprintln!("  the servers closed {n} sockets: {why}");
+        }
         results.systems.push(sr);
     }
 
@@ -409,7 +413,10 @@ fn main() -> anyhow::Result<()> {
         )),
         &json,
     )?;
-    std::fs::write(dir.join("latest.json"), &json)?;
+    // A partial run (`--no-docs`) leaves latest.json to the run docs/benchmarks.md shows.
+    if opts.docs {
+        std::fs::write(dir.join("latest.json"), &json)?;
+    }
     let md = results.markdown();
     if opts.docs {
         livehelp_bench::write_section(&repo, "Side by side with the peers (issue 8)", &md)?;
