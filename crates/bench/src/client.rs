@@ -233,13 +233,7 @@ async fn handshake(
         }
         Protocol::Livehelp => {
             let token = crate::livehelp::user_token(member, room);
-            let mut request = format!("ws://127.0.0.1:{port}/chat/ws").into_client_request()?;
-            request.headers_mut().insert(
-                "Sec-WebSocket-Protocol",
-                format!("livehelp.v1, bearer.{token}").parse()?,
-            );
-            let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
-            next_json_where(&mut ws, |v| v["type"] == "hello").await?;
+            let mut ws = livehelp_socket(port, "/chat/ws", &token).await?;
             if join == Join::Idle {
                 return Ok((ws, room.to_owned()));
             }
@@ -257,13 +251,7 @@ async fn handshake(
             } else {
                 crate::livehelp::operator_token(member)
             };
-            let mut request = format!("ws://127.0.0.1:{port}/mirror/ws").into_client_request()?;
-            request.headers_mut().insert(
-                "Sec-WebSocket-Protocol",
-                format!("livehelp.v1, bearer.{token}").parse()?,
-            );
-            let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
-            next_json_where(&mut ws, |v| v["type"] == "hello").await?;
+            let mut ws = livehelp_socket(port, "/mirror/ws", &token).await?;
             if node.protocol == Protocol::MirrorOperator && join == Join::Chat {
                 send_json(
                     &mut ws,
@@ -322,6 +310,19 @@ async fn handshake(
             Ok((ws, channel))
         }
     }
+}
+
+/// A livehelp socket as a browser opens it (the token as a `bearer.` subprotocol), once the
+/// server said `hello`.
+async fn livehelp_socket(port: u16, path: &str, token: &str) -> anyhow::Result<Ws> {
+    let mut request = format!("ws://127.0.0.1:{port}{path}").into_client_request()?;
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        format!("livehelp.v1, bearer.{token}").parse()?,
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+    next_json_where(&mut ws, |v| v["type"] == "hello").await?;
+    Ok(ws)
 }
 
 async fn send_json(ws: &mut Ws, v: Value) -> anyhow::Result<()> {

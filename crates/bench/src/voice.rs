@@ -9,8 +9,6 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::Context;
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use serde::Serialize;
 
 use crate::systems::{self, Paths};
@@ -31,21 +29,6 @@ pub struct Voice {
     pub statuses: Vec<(String, u64)>,
     pub server_cpu_s: f64,
     pub redis_cpu_s: f64,
-}
-
-/// base64(HMAC-SHA1(token, url + sorted name+value pairs)), Twilio's signature.
-pub fn twilio_signature(token: &str, url: &str, params: &[(&str, &str)]) -> String {
-    let mut sorted = params.to_vec();
-    sorted.sort();
-    // HMAC takes a key of any length.
-    #[allow(clippy::unwrap_used)]
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
-    mac.update(url.as_bytes());
-    for (k, v) in sorted {
-        mac.update(k.as_bytes());
-        mac.update(v.as_bytes());
-    }
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
 /// Starts a Redis and one voice-forwarder, and runs oha against it for `seconds`.
@@ -83,10 +66,15 @@ pub fn run(paths: &Paths, seconds: u64, connections: u32) -> anyhow::Result<Voic
         ("From", "+14158675309"),
         ("To", "+12025550123"),
     ];
-    let signature = twilio_signature(
-        AUTH_TOKEN,
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    // The service's own signing function: what it checks is what we sign.
+    let signature = voice_forwarder::signature::compute(
+        AUTH_TOKEN.as_bytes(),
         &format!("{PUBLIC_BASE}/voice/incoming"),
-        &params,
+        &owned,
     );
     let body: String = form_body(&params);
     let (server0, redis0) = (server.cpu_seconds(), redis.cpu_seconds());
@@ -140,28 +128,4 @@ fn form_body(params: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{k}={}", v.replace('+', "%2B")))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn twilios_documented_signature() {
-        let params = [
-            ("CallSid", "CA1234567890ABCDE"),
-            ("Caller", "+14158675309"),
-            ("Digits", "1234"),
-            ("From", "+14158675309"),
-            ("To", "+18005551212"),
-        ];
-        assert_eq!(
-            twilio_signature(
-                "12345",
-                "https://mycompany.com/myapp.php?foo=1&bar=2",
-                &params
-            ),
-            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
-        );
-    }
 }
