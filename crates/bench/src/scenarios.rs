@@ -158,12 +158,13 @@ pub struct Saturation {
     pub probes: Vec<RunResult>,
 }
 
-/// Scenario 2: ×1.5 steps from `start` until a rate fails (or `max`), then two bisections.
+/// Scenario 2: ×1.5 steps from `start` until a rate fails (or `max`), then two bisections,
+/// `max_probes` probes at most.
 pub async fn saturation(
     sys: &mut Running,
     pairs: usize,
-    start: u64,
-    max: u64,
+    (start, max): (u64, u64),
+    max_probes: usize,
     timing: Timing,
 ) -> anyhow::Result<Saturation> {
     let recorder = Recorder::new(Instant::now());
@@ -210,6 +211,9 @@ pub async fn saturation(
                     });
                 }
             };
+        }
+        if probes.len() >= max_probes {
+            break;
         }
         rate = match (ok, failed) {
             (_, None) if rate >= max => break,

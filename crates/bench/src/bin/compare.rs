@@ -74,7 +74,7 @@ fn options() -> anyhow::Result<Options> {
         None => vec![1_000, 5_000, 10_000, 20_000, 30_000],
     };
     let runs = value("--runs").map_or(Ok(if quick { 1 } else { 3 }), |v| v.parse())?;
-    let idle = value("--idle").map_or(Ok(if quick { 1_000 } else { 5_000 }), |v| v.parse())?;
+    let idle = value("--idle").map_or(Ok(if quick { 500 } else { 5_000 }), |v| v.parse())?;
     let client_threads = value("--client-threads").map_or(Ok(1), |v| v.parse())?;
     Ok(Options {
         quick,
@@ -85,14 +85,14 @@ fn options() -> anyhow::Result<Options> {
         pairs: 200,
         idle,
         fan_out: if quick {
-            vec![10, 100]
+            vec![100]
         } else {
             vec![10, 100, 1000]
         },
         timing: Timing {
             warmup: Duration::from_secs(1),
             measure: Duration::from_secs(if quick { 3 } else { 6 }),
-            drain: Duration::from_secs(5),
+            drain: Duration::from_secs(if quick { 2 } else { 5 }),
         },
         docs: !args.iter().any(|a| a == "--no-docs"),
         client_threads,
@@ -172,7 +172,7 @@ fn redis_publish(quick: bool) -> anyhow::Result<Vec<(String, f64)>> {
         .stdout(std::process::Stdio::null())
         .spawn()?;
     std::thread::sleep(Duration::from_millis(300));
-    let n = if quick { "100000" } else { "300000" };
+    let n = if quick { "50000" } else { "300000" };
     let msg = "x".repeat(100);
     let bench = |pipeline: &str| -> f64 {
         let out = sh(
@@ -319,7 +319,16 @@ fn main() -> anyhow::Result<()> {
                     measure: Duration::from_secs(if opts.quick { 2 } else { 4 }),
                     ..opts.timing
                 };
-                match scenarios::saturation(&mut sys, opts.pairs, 10_000, 120_000, timing).await {
+                let max_probes = if opts.quick { 3 } else { 10 };
+                match scenarios::saturation(
+                    &mut sys,
+                    opts.pairs,
+                    (10_000, 120_000),
+                    max_probes,
+                    timing,
+                )
+                .await
+                {
                     Ok(r) => sr.saturation = Some(r),
                     Err(e) => sr.errors.push(format!("saturation: {e:#}")),
                 }
