@@ -1,4 +1,14 @@
-//! Shared pieces of the benchmark binaries: the machine's description and the report file.
+//! The benchmark tool: livehelp side by side with the peers a user would pick instead
+//! (issue 8). `bench/run` builds and starts everything; the `compare` binary drives the
+//! scenarios and writes `docs/benchmarks.md` and `bench/results/`.
+
+pub mod client;
+pub mod livehelp;
+pub mod load;
+pub mod report;
+pub mod scenarios;
+pub mod systems;
+pub mod voice;
 
 use std::path::Path;
 
