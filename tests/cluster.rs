@@ -127,8 +127,8 @@ impl Cluster {
         format!("ws://127.0.0.1:{}{path}", self.nginx.port())
     }
 
-    /// A user (`u`, "Ann") of a peer-mode `session`, connected with chat open and active.
-    pub async fn chatting_user(&self, session: &str) -> WsClient {
+    /// Turns live help on for `session` in peer mode, through the host API.
+    pub async fn peer_session(&self, session: &str) {
         let status = reqwest::Client::new()
             .put(self.url(&format!("/chat/api/sessions/{session}/status")))
             .bearer_auth(HOST_API_KEY)
@@ -137,6 +137,21 @@ impl Cluster {
             .await
             .expect("host api");
         assert_eq!(status.status(), 200);
+    }
+
+    /// A service's `/metrics` scrape.
+    pub async fn scrape(&self, service: &str) -> String {
+        reqwest::get(self.service(service).url("/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body")
+    }
+
+    /// A user (`u`, "Ann") of a peer-mode `session`, connected with chat open and active.
+    pub async fn chatting_user(&self, session: &str) -> WsClient {
+        self.peer_session(session).await;
         let token = Identities::default().user("u", session, Some("Ann"));
         let mut user = WsClient::connect(&self.ws_url("/chat/ws"), Some(&token))
             .await
@@ -149,4 +164,20 @@ impl Cluster {
             }
         }
     }
+}
+
+/// The value of one counter in a Prometheus scrape (0 when absent), matched by name and
+/// every given label.
+pub fn counter(scrape: &str, name: &str, labels: &[(&str, &str)]) -> u64 {
+    scrape
+        .lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
 }

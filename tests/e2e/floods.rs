@@ -10,17 +10,6 @@ use livehelp_e2e::Cluster;
 use livehelp_testkit::{HOST_API_KEY, Identities, WsClient};
 use serde_json::{Value, json};
 
-async fn peer_session(cluster: &Cluster, session: &str) {
-    let status = reqwest::Client::new()
-        .put(cluster.url(&format!("/chat/api/sessions/{session}/status")))
-        .bearer_auth(HOST_API_KEY)
-        .json(&json!({"availability": "available", "mode": "peer"}))
-        .send()
-        .await
-        .expect("host api");
-    assert_eq!(status.status(), 200);
-}
-
 /// A handshake's HTTP answer as a plain request, to read the refusal's body.
 async fn refused_handshake(url: &str, token: &str) -> (u16, Value) {
     let response = reqwest::Client::new()
@@ -38,31 +27,6 @@ async fn refused_handshake(url: &str, token: &str) -> (u16, Value) {
         .expect("handshake request");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// The value of one counter in a Prometheus scrape (0 when absent), matched by name and
-/// every given label.
-fn counter(scrape: &str, name: &str, labels: &[(&str, &str)]) -> u64 {
-    scrape
-        .lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-        .filter(|l| {
-            labels
-                .iter()
-                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .sum()
-}
-
-async fn scrape(cluster: &Cluster, service: &str) -> String {
-    reqwest::get(cluster.service(service).url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text")
 }
 
 async fn ready(cluster: &Cluster, service: &str) -> u16 {
@@ -99,7 +63,7 @@ async fn a_connection_flood_beyond_the_process_cap_gets_503_and_the_admitted_go_
     })
     .await
     .expect("cluster");
-    peer_session(&cluster, "fl-1").await;
+    cluster.peer_session("fl-1").await;
     let ids = Identities::default();
     let url = cluster.ws_url("/chat/ws");
     let mut admitted = Vec::new();
@@ -130,9 +94,9 @@ async fn a_connection_flood_beyond_the_process_cap_gets_503_and_the_admitted_go_
     assert_eq!(status, 503);
     assert_eq!(body["error"]["code"], "unavailable", "{body}");
 
-    let metrics = scrape(&cluster, "chat-gateway").await;
+    let metrics = cluster.scrape("chat-gateway").await;
     assert_eq!(
-        counter(
+        livehelp_e2e::counter(
             &metrics,
             "livehelp_ws_connections_refused_total",
             &[("service", "chat-gateway"), ("reason", "process_cap")]
@@ -160,8 +124,8 @@ async fn one_identity_holds_at_most_its_cap_of_sockets_across_sessions_and_servi
     let cluster = Cluster::start_with(|s| s.limits.max_connections_per_identity = PER_IDENTITY)
         .await
         .expect("cluster");
-    peer_session(&cluster, "fl-2").await;
-    peer_session(&cluster, "fl-3").await;
+    cluster.peer_session("fl-2").await;
+    cluster.peer_session("fl-3").await;
     let ids = Identities::default();
     let chat = cluster.ws_url("/chat/ws");
     let token = ids.user("tabby", "fl-2", None);
@@ -198,9 +162,9 @@ async fn one_identity_holds_at_most_its_cap_of_sockets_across_sessions_and_servi
     assert_eq!(over.map(|s| s.as_u16()), Some(429));
 
     for (service, refused) in [("chat-gateway", 2), ("session-monitor", 1)] {
-        let metrics = scrape(&cluster, service).await;
+        let metrics = cluster.scrape(service).await;
         assert_eq!(
-            counter(
+            livehelp_e2e::counter(
                 &metrics,
                 "livehelp_ws_connections_refused_total",
                 &[("service", service), ("reason", "identity_cap")]
@@ -226,7 +190,7 @@ async fn one_identity_holds_at_most_its_cap_of_sockets_across_sessions_and_servi
 #[actix_web::test]
 async fn oversized_frames_and_bodies_are_refused_counted_and_harm_nothing() {
     let cluster = Cluster::start().await.expect("cluster");
-    peer_session(&cluster, "fl-4").await;
+    cluster.peer_session("fl-4").await;
     let ids = Identities::default();
     let big = "x".repeat(70_000);
 
@@ -262,9 +226,9 @@ async fn oversized_frames_and_bodies_are_refused_counted_and_harm_nothing() {
     let body: Value = body.json().await.unwrap_or(Value::Null);
     assert_eq!(body["error"]["code"], "too_large", "{body}");
 
-    let metrics = scrape(&cluster, "chat-gateway").await;
+    let metrics = cluster.scrape("chat-gateway").await;
     assert!(
-        counter(
+        livehelp_e2e::counter(
             &metrics,
             "livehelp_ws_frames_rejected_total",
             &[("reason", "too_large")]

@@ -187,20 +187,6 @@ async fn send_until_acknowledged(
     panic!("{cmid} was never acknowledged");
 }
 
-/// A counter's value on the chat gateway's `/metrics` (0 when not yet counted).
-async fn counter(cluster: &Cluster, name: &str) -> u64 {
-    let metrics = reqwest::get(cluster.service("chat-gateway").url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics body");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0)
-}
-
 #[actix_web::test]
 async fn acknowledged_messages_survive_a_sentinel_failover() {
     let mut redis = RedisSentinel::start().expect("sentinel setup");
@@ -242,7 +228,8 @@ async fn acknowledged_messages_survive_a_sentinel_failover() {
             refused.is_err(),
             "acknowledged with no replica: {refused:?}"
         );
-        unreplicated = counter(&cluster, "livehelp_chat_unreplicated_total").await;
+        let metrics = cluster.scrape("chat-gateway").await;
+        unreplicated = livehelp_e2e::counter(&metrics, "livehelp_chat_unreplicated_total", &[]);
         if unreplicated > 0 {
             break;
         }

@@ -69,7 +69,7 @@ async fn serve(
             cmd = commands.recv() => match cmd {
                 Some(Command::Subscribe(channel, done)) => {
                     let ok = sink.subscribe(&channel).await.is_ok();
-                    let _ = done.send(());
+                    done.send_replace(true);
                     if !ok { return Ended::Lost; }
                 }
                 Some(Command::Unsubscribe(channel)) => {

@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
 use crate::pool::sentinel_client;
 use crate::{BusError, Topology};
@@ -49,7 +49,9 @@ pub struct Arrival {
 }
 
 pub(super) enum Command {
-    Subscribe(String, oneshot::Sender<()>),
+    /// Subscribe the channel, then mark it confirmed (also when the connection is down: it
+    /// is subscribed on reconnect).
+    Subscribe(String, watch::Sender<bool>),
     Unsubscribe(String),
 }
 
@@ -243,7 +245,6 @@ impl Hub {
                 }
                 None => {
                     let name: Arc<str> = channel.clone().into();
-                    let (tx, rx) = oneshot::channel();
                     let (done, confirmed) = watch::channel(false);
                     topics.insert(
                         name.clone(),
@@ -252,11 +253,7 @@ impl Hub {
                             confirmed: confirmed.clone(),
                         },
                     );
-                    let _ = self.inner.commands.send(Command::Subscribe(channel, tx));
-                    tokio::spawn(async move {
-                        let _ = rx.await;
-                        let _ = done.send(true);
-                    });
+                    let _ = self.inner.commands.send(Command::Subscribe(channel, done));
                     (name, confirmed)
                 }
             }
@@ -376,7 +373,7 @@ async fn pause(backoff: Duration, commands: &mut mpsc::UnboundedReceiver<Command
         tokio::select! {
             () = &mut sleep => return true,
             cmd = commands.recv() => match cmd {
-                Some(Command::Subscribe(_, done)) => { let _ = done.send(()); }
+                Some(Command::Subscribe(_, done)) => { done.send_replace(true); }
                 Some(Command::Unsubscribe(_)) => {}
                 None => return false,
             },
