@@ -15,6 +15,7 @@ use livehelp_testkit::{RedisServer, test_bus, test_settings};
 async fn a_second_subscriber_gets_what_is_published_once_subscribe_returned() {
     let redis = RedisServer::start().expect("redis");
     let bus = test_bus(&test_settings(&redis.url(), None));
+    bus.hub().run_here();
     for _ in 0..200 {
         if bus.hub().connected() {
             break;

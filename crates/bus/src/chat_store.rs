@@ -142,22 +142,23 @@ impl Bus {
             .arg(RETENTION_SECONDS)
             .arg(self.topology().publish_command());
         let wait_ms = (self.timeout.as_millis() / 2).max(1) as u64;
-        let ((id, duplicate), replicas): ((String, i64), u32) = self
-            .run(async |c| {
+        let ((id, duplicate), replicas): ((String, i64), u32) = if self.ack_replicas == 0 {
+            let stored = self.run(async |c| invocation.invoke_async(c).await).await?;
+            (stored, 0)
+        } else {
+            // WAIT blocks its connection and covers the writes made on it: a connection of
+            // its own, the same for both.
+            self.run_alone(async |c| {
                 let stored = invocation.invoke_async(c).await?;
-                // On the same connection, so WAIT covers the write just made.
-                let replicas = if self.ack_replicas == 0 {
-                    0
-                } else {
-                    redis::cmd("WAIT")
-                        .arg(self.ack_replicas)
-                        .arg(wait_ms)
-                        .query_async(c)
-                        .await?
-                };
+                let replicas = redis::cmd("WAIT")
+                    .arg(self.ack_replicas)
+                    .arg(wait_ms)
+                    .query_async(c)
+                    .await?;
                 Ok((stored, replicas))
             })
-            .await?;
+            .await?
+        };
         if replicas < self.ack_replicas {
             metrics::counter!("livehelp_chat_unreplicated").increment(1);
             return Err(BusError::NotReplicated {

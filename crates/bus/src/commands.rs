@@ -1,6 +1,8 @@
-//! Connections for commands, whatever the topology: a pool of connections to one server or
-//! to the Sentinel-named primary ([`crate::pool`]), or the cluster client's own connections
-//! (one per node, multiplexed, routed by key slot).
+//! Connections for commands, whatever the topology. On one server or the Sentinel-named
+//! primary: a few connections that commands share, pipelined ([`crate::multiplexed`]), and
+//! a pool of connections checked out alone ([`crate::pool`]) for the commands that need a
+//! connection to themselves (`WAIT` blocks the connection it runs on). On a cluster: the
+//! cluster client's own connections (one per node, multiplexed, routed by key slot).
 
 use std::time::Duration;
 
@@ -9,11 +11,19 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, Value};
 
+use crate::multiplexed::{Multiplexed, Share};
 use crate::pool::{Manager, sentinel_client};
 use crate::{BusError, Topology};
 
+/// Shared connections per process: few, so that concurrent commands pipeline on each;
+/// two, so that one slow reply (a long history read) does not hold up every command.
+const SHARED_CONNECTIONS: usize = 2;
+
 pub(crate) enum Commands {
-    Pooled(deadpool::managed::Pool<Manager>),
+    Server {
+        shared: Box<Multiplexed>,
+        exclusive: deadpool::managed::Pool<Manager>,
+    },
     Cluster(Box<ClusterCommands>),
 }
 
@@ -24,19 +34,11 @@ pub(crate) struct ClusterCommands {
     timeout: Duration,
 }
 
-/// One checked-out connection.
+/// A connection as a command batch gets it.
 pub(crate) enum Conn {
-    Pooled(deadpool::managed::Object<Manager>),
+    Shared(Share),
+    Exclusive(deadpool::managed::Object<Manager>),
     Cluster(ClusterConnection),
-}
-
-impl Conn {
-    /// Keeps a connection that failed out of the pool.
-    pub(crate) fn discard(self) {
-        if let Self::Pooled(object) = self {
-            drop(deadpool::managed::Object::take(object));
-        }
-    }
 }
 
 impl Commands {
@@ -48,22 +50,26 @@ impl Commands {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout));
-        let manager = match topology {
-            Topology::Single { url } => Manager::server(url, config)?,
+        let manager = || match topology {
+            Topology::Single { url } => Manager::server(url, config.clone()),
             Topology::Sentinel {
                 sentinels,
                 master,
                 node_url,
-            } => Manager::sentinel(sentinel_client(sentinels, master, node_url)?, config),
-            Topology::Cluster { nodes } => {
-                return Ok(Self::Cluster(Box::new(ClusterCommands {
-                    client: cluster_client(nodes, timeout).build()?,
-                    conn: tokio::sync::Mutex::new(None),
-                    timeout,
-                })));
-            }
+            } => Ok(Manager::sentinel(
+                sentinel_client(sentinels, master, node_url)?,
+                config.clone(),
+            )),
+            Topology::Cluster { .. } => Err(BusError::Corrupt("a cluster has no manager".into())),
         };
-        let pool = deadpool::managed::Pool::builder(manager)
+        if let Topology::Cluster { nodes } = topology {
+            return Ok(Self::Cluster(Box::new(ClusterCommands {
+                client: cluster_client(nodes, timeout).build()?,
+                conn: tokio::sync::Mutex::new(None),
+                timeout,
+            })));
+        }
+        let exclusive = deadpool::managed::Pool::builder(manager()?)
             .max_size(pool_size)
             .runtime(deadpool::Runtime::Tokio1)
             .wait_timeout(Some(timeout))
@@ -71,25 +77,50 @@ impl Commands {
             .recycle_timeout(Some(timeout))
             .build()
             .map_err(|e| BusError::Corrupt(format!("pool configuration: {e}")))?;
-        Ok(Self::Pooled(pool))
+        Ok(Self::Server {
+            shared: Box::new(Multiplexed::new(manager()?, SHARED_CONNECTIONS, timeout)),
+            exclusive,
+        })
     }
 
+    /// A connection that other commands may use at the same time.
     pub(crate) async fn get(&self) -> Result<Conn, BusError> {
-        Ok(match self {
-            Self::Pooled(pool) => Conn::Pooled(pool.get().await?),
-            Self::Cluster(cluster) => {
-                let mut slot = cluster.conn.lock().await;
-                if let Some(c) = slot.as_ref() {
-                    return Ok(Conn::Cluster(c.clone()));
-                }
-                let timeout = cluster.timeout;
-                let c = tokio::time::timeout(timeout, cluster.client.get_async_connection())
-                    .await
-                    .map_err(|_| BusError::Timeout(timeout))??;
-                *slot = Some(c.clone());
-                Conn::Cluster(c)
-            }
-        })
+        match self {
+            Self::Server { shared, .. } => Ok(Conn::Shared(shared.get().await?)),
+            Self::Cluster(cluster) => cluster.get().await,
+        }
+    }
+
+    /// A connection nothing else uses until it is given back.
+    pub(crate) async fn get_exclusive(&self) -> Result<Conn, BusError> {
+        match self {
+            Self::Server { exclusive, .. } => Ok(Conn::Exclusive(exclusive.get().await?)),
+            Self::Cluster(cluster) => cluster.get().await,
+        }
+    }
+
+    /// Keeps a connection a command failed on from being used again.
+    pub(crate) async fn discard(&self, conn: Conn) {
+        match (self, conn) {
+            (Self::Server { shared, .. }, Conn::Shared(share)) => shared.discard(share).await,
+            (_, Conn::Exclusive(object)) => drop(deadpool::managed::Object::take(object)),
+            _ => {}
+        }
+    }
+}
+
+impl ClusterCommands {
+    /// The cluster connection, opened on first use.
+    async fn get(&self) -> Result<Conn, BusError> {
+        let mut slot = self.conn.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(Conn::Cluster(c.clone()));
+        }
+        let c = tokio::time::timeout(self.timeout, self.client.get_async_connection())
+            .await
+            .map_err(|_| BusError::Timeout(self.timeout))??;
+        *slot = Some(c.clone());
+        Ok(Conn::Cluster(c))
     }
 }
 
@@ -107,7 +138,8 @@ pub(crate) fn cluster_client(
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Self::Pooled(c) => c.req_packed_command(cmd),
+            Self::Shared(c) => c.conn.req_packed_command(cmd),
+            Self::Exclusive(c) => c.req_packed_command(cmd),
             Self::Cluster(c) => c.req_packed_command(cmd),
         }
     }
@@ -119,7 +151,8 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Self::Pooled(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Shared(c) => c.conn.req_packed_commands(pipeline, offset, count),
+            Self::Exclusive(c) => c.req_packed_commands(pipeline, offset, count),
             // A cluster sends a pipeline to one node, so its keys must share a slot. Our
             // plain pipelines only save round trips and may span slots: there each command
             // goes on its own, in order. Transactions stay whole (their keys share a tag).
@@ -140,7 +173,8 @@ impl ConnectionLike for Conn {
 
     fn get_db(&self) -> i64 {
         match self {
-            Self::Pooled(c) => c.get_db(),
+            Self::Shared(c) => c.conn.get_db(),
+            Self::Exclusive(c) => c.get_db(),
             Self::Cluster(c) => c.get_db(),
         }
     }

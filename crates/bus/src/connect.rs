@@ -43,9 +43,9 @@ impl Bus {
         Self::open(&topology, keys, pool_size, timeout)
     }
 
-    /// Builds the command connections and starts the hub's connection task on the current
-    /// Tokio runtime. Nothing is required of Redis yet: a service starts (unready) while
-    /// Redis is down.
+    /// Builds the command connections and the hub, whose connection task starts with its
+    /// first use ([`Hub::run_here`]). Nothing is required of Redis yet: a service starts
+    /// (unready) while Redis is down.
     pub fn open(
         topology: &Topology,
         keys: Keyspace,
@@ -109,33 +109,48 @@ impl Bus {
         &self.hub
     }
 
-    pub(crate) async fn conn(&self) -> Result<Conn, BusError> {
-        let result = self.commands.get().await;
-        if result.is_err() {
-            metrics::counter!("livehelp_redis_errors").increment(1);
-        }
-        result
-    }
-
-    /// Runs one command batch, counting failures. A connection a command failed on is
-    /// discarded rather than pooled again: it may be broken, or talking to a demoted primary.
+    /// Runs one command batch on a shared connection (other commands are pipelined with
+    /// it), counting failures. A connection a command failed on is dropped rather than used
+    /// again: it may be broken, or talking to a demoted primary.
     pub(crate) async fn run<T: redis::FromRedisValue>(
         &self,
         f: impl AsyncFnOnce(&mut Conn) -> redis::RedisResult<T>,
     ) -> Result<T, BusError> {
-        let mut c = self.conn().await?;
+        let conn = self.commands.get().await;
+        self.run_on(conn, f).await
+    }
+
+    /// [`Bus::run`] on a connection of its own, for a batch that blocks its connection in
+    /// Redis (`WAIT`).
+    pub(crate) async fn run_alone<T: redis::FromRedisValue>(
+        &self,
+        f: impl AsyncFnOnce(&mut Conn) -> redis::RedisResult<T>,
+    ) -> Result<T, BusError> {
+        let conn = self.commands.get_exclusive().await;
+        self.run_on(conn, f).await
+    }
+
+    async fn run_on<T: redis::FromRedisValue>(
+        &self,
+        conn: Result<Conn, BusError>,
+        f: impl AsyncFnOnce(&mut Conn) -> redis::RedisResult<T>,
+    ) -> Result<T, BusError> {
+        let mut c = conn.inspect_err(|_| {
+            metrics::counter!("livehelp_redis_errors").increment(1);
+        })?;
         let result = match tokio::time::timeout(self.timeout, f(&mut c)).await {
             Ok(Ok(v)) => return Ok(v),
             Ok(Err(e)) => Err(e.into()),
             Err(_) => Err(BusError::Timeout(self.timeout)),
         };
         metrics::counter!("livehelp_redis_errors").increment(1);
-        c.discard();
+        self.commands.discard(c).await;
         result
     }
 
     /// Whether Redis answers commands and the hub is subscribed: what `/readyz` reports.
     pub async fn ready(&self) -> Result<(), BusError> {
+        self.hub.run_here();
         let pong: String = self
             .run(async |c| redis::cmd("PING").query_async(c).await)
             .await?;

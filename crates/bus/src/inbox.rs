@@ -1,8 +1,7 @@
-//! Several hub subscriptions of one connection, into one bounded queue. A connection that
-//! lets the queue fill up is a slow consumer: the inbox marks itself overflowed and the
-//! connection is closed.
+//! Several hub subscriptions of one connection, into one bounded queue. When the queue is
+//! full the inbox marks itself overflowed: the connection either re-reads what it follows
+//! from storage (chat) or is closed as a slow consumer (screen mirror).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,16 +11,17 @@ use crate::{Arrival, Hub, Membership};
 
 #[derive(Debug)]
 pub struct Inbox {
-    channels: HashMap<String, Membership>,
-    queue: mpsc::Sender<Arrival>,
+    /// A handful per connection: a list is smaller than a map.
+    channels: Vec<Membership>,
+    queue: mpsc::Sender<Arc<Arrival>>,
     overflowed: Arc<AtomicBool>,
 }
 
 impl Inbox {
-    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<Arrival>) {
+    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<Arc<Arrival>>) {
         let (queue, rx) = mpsc::channel(capacity);
         let inbox = Self {
-            channels: HashMap::new(),
+            channels: Vec::with_capacity(2),
             queue,
             overflowed: Arc::default(),
         };
@@ -32,23 +32,28 @@ impl Inbox {
         self.overflowed.load(Ordering::Relaxed)
     }
 
+    /// Whether payloads were dropped since the last call.
+    pub fn take_overflow(&self) -> bool {
+        self.overflowed.swap(false, Ordering::Relaxed)
+    }
+
     pub fn follows(&self, channel: &str) -> bool {
-        self.channels.contains_key(channel)
+        self.channels.iter().any(|m| m.channel() == channel)
     }
 
     /// Subscribes to a channel (confirmed by Redis before returning) unless already
     /// following it.
     pub async fn follow(&mut self, hub: &Hub, channel: String) {
-        if self.channels.contains_key(&channel) {
+        if self.follows(&channel) {
             return;
         }
         let membership = hub
-            .join(channel.clone(), self.queue.clone(), self.overflowed.clone())
+            .join(channel, self.queue.clone(), self.overflowed.clone())
             .await;
-        self.channels.insert(channel, membership);
+        self.channels.push(membership);
     }
 
     pub fn unfollow(&mut self, channel: &str) {
-        self.channels.remove(channel);
+        self.channels.retain(|m| m.channel() != channel);
     }
 }

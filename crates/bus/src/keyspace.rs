@@ -156,6 +156,13 @@ impl Keyspace {
         format!("{}:chan:operators", self.prefix)
     }
 
+    /// Whether `channel` is [`Keyspace::operators_channel`] (without building its name).
+    pub fn is_operators_channel(&self, channel: &str) -> bool {
+        channel
+            .strip_prefix(self.prefix.as_str())
+            .is_some_and(|rest| rest == ":chan:operators")
+    }
+
     /// Channel: frames towards a session's user on the mirror socket (snapshot requests,
     /// control, operator input).
     pub fn mirror_user_channel(&self, s: &SessionId) -> String {
@@ -245,5 +252,19 @@ impl Keyspace {
     /// Counter: code guesses from every caller in the current window.
     pub fn voice_attempts(&self) -> String {
         format!("{}:voice:{{voice}}:attempts:all", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Keyspace;
+
+    #[test]
+    fn recognises_its_own_operators_channel_only() {
+        let keys = Keyspace::new("lh");
+        assert!(keys.is_operators_channel(&keys.operators_channel()));
+        assert!(!keys.is_operators_channel("lh:chan:operators:x"));
+        assert!(!keys.is_operators_channel("lh:chan:chat:{s}"));
+        assert!(!Keyspace::new("lh2").is_operators_channel(&keys.operators_channel()));
     }
 }

@@ -1,5 +1,5 @@
 //! Everything livehelp keeps in Redis, and the only crate that knows Redis key and channel
-//! names. Commands go through a pool (or the cluster client's connections); subscriptions
+//! names. Commands share a few pipelined connections (or the cluster client's); subscriptions
 //! through one pub/sub connection per process ([`Hub`]) that reconnects and resubscribes by
 //! itself. One server, Sentinel and Redis Cluster are all supported ([`Topology`]).
 
@@ -14,6 +14,7 @@ mod hub;
 mod inbox;
 mod keyspace;
 mod mirror;
+mod multiplexed;
 mod operators;
 mod pool;
 mod sessions;

@@ -338,4 +338,8 @@ impl Bus {
     pub fn operators_channel(&self) -> String {
         self.keys.operators_channel()
     }
+
+    pub fn is_operators_channel(&self, channel: &str) -> bool {
+        self.keys.is_operators_channel(channel)
+    }
 }

@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 
 use crate::BusError;
 
-const TRUSTED_FOR: Duration = Duration::from_secs(1);
+pub(crate) const TRUSTED_FOR: Duration = Duration::from_secs(1);
 
 /// deadpool-redis's managers open the connections; this one decides when a pooled
 /// connection needs checking.
@@ -44,13 +44,11 @@ impl Manager {
     }
 }
 
-impl deadpool::managed::Manager for Manager {
-    type Type = MultiplexedConnection;
-    type Error = RedisError;
-
-    async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
+impl Manager {
+    /// Opens a connection: to the server, or to the primary the Sentinels name now.
+    pub(crate) async fn open(&self) -> Result<MultiplexedConnection, RedisError> {
         match self {
-            Self::Server(m) => m.create().await,
+            Self::Server(m) => deadpool::managed::Manager::create(m).await,
             Self::Sentinel { sentinel, config } => {
                 let client = sentinel.lock().await.async_get_client().await?;
                 client
@@ -58,6 +56,36 @@ impl deadpool::managed::Manager for Manager {
                     .await
             }
         }
+    }
+
+    /// Checks an idle connection before it is used again: it answers, and (with Sentinel)
+    /// it still talks to the primary.
+    pub(crate) async fn check(&self, conn: &mut MultiplexedConnection) -> Result<(), RedisError> {
+        match self {
+            Self::Server(_) => redis::cmd("PING").query_async(conn).await,
+            Self::Sentinel { .. } => {
+                let role: Value = redis::cmd("ROLE").query_async(conn).await?;
+                let primary = matches!(&role, Value::Array(parts)
+                    if matches!(parts.first(), Some(Value::BulkString(r)) if r.as_slice() == b"master"));
+                if primary {
+                    Ok(())
+                } else {
+                    Err(RedisError::from((
+                        redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly),
+                        "no longer the primary",
+                    )))
+                }
+            }
+        }
+    }
+}
+
+impl deadpool::managed::Manager for Manager {
+    type Type = MultiplexedConnection;
+    type Error = RedisError;
+
+    async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
+        self.open().await
     }
 
     async fn recycle(
@@ -68,21 +96,7 @@ impl deadpool::managed::Manager for Manager {
         if metrics.last_used() < TRUSTED_FOR {
             return Ok(());
         }
-        match self {
-            Self::Server(m) => m.recycle(conn, metrics).await,
-            Self::Sentinel { .. } => {
-                let role: Value = redis::cmd("ROLE").query_async(conn).await?;
-                let primary = matches!(&role, Value::Array(parts)
-                    if matches!(parts.first(), Some(Value::BulkString(r)) if r.as_slice() == b"master"));
-                if primary {
-                    Ok(())
-                } else {
-                    Err(deadpool::managed::RecycleError::message(
-                        "no longer the primary",
-                    ))
-                }
-            }
-        }
+        Ok(self.check(conn).await?)
     }
 }
 

@@ -35,6 +35,10 @@ pub fn describe_all() {
         "Chat frames received from clients, by type."
     );
     describe_counter!(
+        "livehelp_chat_resyncs",
+        "Chat sockets that fell behind their channels' payloads and re-read them from storage."
+    );
+    describe_counter!(
         "livehelp_chat_messages_stored",
         "Chat sends stored, by whether they repeated an earlier send."
     );

@@ -2,7 +2,7 @@
 //! with the service's own routes added by a `configure` function.
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
@@ -15,11 +15,15 @@ use livehelp_settings::Settings;
 
 use crate::{ApiError, Context, health};
 
+/// Starts a background task.
+type Start = Box<dyn FnOnce() + Send>;
+
 /// A bound, not yet running, service.
 pub struct Server {
     port: u16,
     server: actix_web::dev::Server,
     ctx: Arc<Context>,
+    background: Arc<Mutex<Vec<Start>>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -33,8 +37,9 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// Binds `server.host:server.port` (port 0 picks a free one) and connects to Redis
-    /// lazily: the service starts, unready, while Redis is down. Must be called inside a
-    /// Tokio runtime, which then hosts the process's pub/sub task.
+    /// lazily: the service starts, unready, while Redis is down. The process's pub/sub task
+    /// runs on the first worker to start, next to the sockets it feeds (with the default
+    /// single worker, all of them), and so do the tasks given to [`Server::spawn`].
     pub async fn build<F>(
         service: &'static str,
         settings: Settings,
@@ -57,7 +62,14 @@ impl Server {
         let max_body = settings.limits.max_frame_bytes;
         let ctx = Context::new(service, settings, bus);
         let data = web::Data::from(ctx.clone());
+        let background: Arc<Mutex<Vec<Start>>> = Arc::default();
+        let starts = background.clone();
         let server = HttpServer::new(move || {
+            data.bus.hub().run_here();
+            let pending = std::mem::take(&mut *starts.lock().unwrap_or_else(|p| p.into_inner()));
+            for start in pending {
+                start();
+            }
             App::new()
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(max_body))
@@ -72,7 +84,27 @@ impl Server {
         .listen(listener)?
         .run();
         tracing::info!(service, port, "listening");
-        Ok(Self { port, server, ctx })
+        Ok(Self {
+            port,
+            server,
+            ctx,
+            background,
+        })
+    }
+
+    /// Runs `task` for as long as the server runs, on the first worker to start: beside the
+    /// sockets and the pub/sub task, so that the Redis connections it opens are served on
+    /// their thread too.
+    pub fn spawn<F, T>(&self, task: F)
+    where
+        F: FnOnce(Arc<Context>) -> T + Send + 'static,
+        T: Future<Output = ()> + Send + 'static,
+    {
+        let ctx = self.ctx.clone();
+        self.background
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(move || drop(tokio::spawn(task(ctx)))));
     }
 
     pub fn port(&self) -> u16 {

@@ -3,6 +3,7 @@
 //! skipped.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use livehelp_bus::{Arrival, Bus, BusError, Inbox};
 use livehelp_protocol::{ChatMessage, ConversationId, MessageId, SessionId};
@@ -24,7 +25,7 @@ pub struct Follows {
 }
 
 impl Follows {
-    pub fn new(queue: usize) -> (Self, mpsc::Receiver<Arrival>) {
+    pub fn new(queue: usize) -> (Self, mpsc::Receiver<Arc<Arrival>>) {
         let (inbox, arrivals) = Inbox::new(queue);
         let follows = Self {
             inbox,
@@ -33,9 +34,9 @@ impl Follows {
         (follows, arrivals)
     }
 
-    /// The queue overflowed: the client is too slow and must be closed.
-    pub fn overflowed(&self) -> bool {
-        self.inbox.overflowed()
+    /// Whether the queue overflowed (payloads were dropped) since the last call.
+    pub fn take_overflow(&self) -> bool {
+        self.inbox.take_overflow()
     }
 
     /// Subscribes to a channel (confirmed before returning) unless already following it.

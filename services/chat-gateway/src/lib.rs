@@ -2,6 +2,7 @@
 //! application's live-help API (`/chat/api/...`).
 
 mod conversation;
+mod delivery;
 mod dispatcher;
 mod host_api;
 mod socket;
@@ -26,7 +27,7 @@ pub struct Application(Server);
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let server = Server::build(SERVICE, settings, routes).await?;
-        dispatcher::spawn(server.context());
+        server.spawn(dispatcher::run);
         Ok(Self(server))
     }
 

@@ -1,11 +1,12 @@
 //! One chat WebSocket: a user of one session or an operator, in one loop over client
 //! frames, what its channels publish, Redis reconnects and presence refreshes.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use livehelp_bus::{Arrival, ChatEvent, ChatPayload, decode_published};
+use livehelp_bus::{Arrival, ChatEvent};
 use livehelp_identity::{Principal, User};
 use livehelp_protocol::{
     Availability, ChatState, ClientFrame, ConversationId, ErrorCode, ErrorFrame, Hello, HelloYou,
@@ -14,12 +15,22 @@ use livehelp_protocol::{
 use livehelp_web::ws::CloseCode;
 use livehelp_web::ws::{self, Socket};
 use livehelp_web::{ApiError, Context, RateLimit};
+use tokio::time::{Instant, Sleep};
 
 use crate::conversation::{Follows, MAX_OPEN};
+use crate::delivery::Delivery;
 use crate::state::{chat_state, has_help, has_peers};
 
 /// Refused frames in a row after which a flooding client is closed.
 const MAX_STRIKES: u32 = 100;
+/// A user's chat state is recomputed (from Redis) at most this often when told it changed:
+/// at once after a quiet spell, then once per interval however many changes arrive; in a
+/// peer session, once more per hundred other members (so a session's members together read
+/// it at most about 500 times a second, however large it is). A thousand members joining a
+/// peer session would otherwise have each member read Redis, and the thousand members'
+/// presence, a thousand times.
+const STATE_EVERY: Duration = Duration::from_millis(200);
+const STATE_EVERY_MEMBERS: usize = 100;
 
 pub async fn connect(
     ctx: web::Data<Context>,
@@ -49,12 +60,17 @@ struct Connection {
     ctx: Arc<Context>,
     socket: Socket,
     who: Principal,
-    id: String,
+    /// This connection among the user's, in the session's presence.
+    id: uuid::Uuid,
     follows: Follows,
     limit: RateLimit,
     strikes: u32,
     /// The last chat state sent to a user.
     state: Option<ChatState>,
+    /// When the chat state was last read.
+    state_read: Instant,
+    /// The chat state changed since it was last read.
+    state_stale: bool,
 }
 
 async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
@@ -68,11 +84,13 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
         ctx,
         socket,
         who,
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::new_v4(),
         follows,
         limit,
         strikes: 0,
         state: None,
+        state_read: Instant::now(),
+        state_stale: false,
     };
     let hello = Hello {
         protocol: PROTOCOL_VERSION,
@@ -98,13 +116,30 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
     }
     let mut presence = tokio::time::interval(renew);
     presence.tick().await;
+    let mut state_due: Option<Pin<Box<Sleep>>> = None;
     // The heavy steps are boxed: an idle connection's task is only as large as what it
     // waits on, not as its largest step (docs/benchmarks.md, idle connections).
     while c.socket.is_open() {
+        if c.state_stale && state_due.is_none() {
+            let due = c.state_read + c.state_every();
+            if due <= Instant::now() {
+                Box::pin(c.refresh_state()).await;
+            } else {
+                state_due = Some(Box::pin(tokio::time::sleep_until(due)));
+            }
+        }
         let event = tokio::select! {
             event = c.socket.recv() => event,
-            Some(delivery) = deliveries.recv() => {
-                Box::pin(c.deliver(delivery)).await;
+            Some(arrival) = deliveries.recv() => {
+                Box::pin(c.deliver(&arrival)).await;
+                c.catch_up().await;
+                continue;
+            }
+            () = fire(&mut state_due) => {
+                state_due = None;
+                if c.state_stale {
+                    Box::pin(c.refresh_state()).await;
+                }
                 continue;
             }
             Ok(()) = generation.changed() => {
@@ -119,12 +154,15 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
         if let Some(frame) = Box::pin(c.socket.react(event)).await {
             Box::pin(c.handle(frame)).await;
         }
-        if c.follows.overflowed() {
-            Box::pin(c.socket.slow_consumer()).await;
-        }
+        c.catch_up().await;
     }
     if let Some(user) = c.user()
-        && let Err(e) = Box::pin(c.ctx.bus.user_disconnected(&user.session, &user.id, &c.id)).await
+        && let Err(e) = Box::pin(c.ctx.bus.user_disconnected(
+            &user.session,
+            &user.id,
+            &c.id.to_string(),
+        ))
+        .await
     {
         tracing::warn!(error = %e, session = %user.session, "could not record disconnect");
     }
@@ -165,7 +203,7 @@ impl Connection {
             .user_connected(
                 &user.session,
                 &user.id,
-                &self.id,
+                &self.id.to_string(),
                 user.name.as_deref(),
                 ttl_ms,
             )
@@ -175,11 +213,19 @@ impl Connection {
         }
     }
 
+    /// How long after a read of the chat state the next may follow.
+    fn state_every(&self) -> Duration {
+        let members = self.state.as_ref().map_or(0, |s| s.peer);
+        STATE_EVERY * (1 + members / STATE_EVERY_MEMBERS) as u32
+    }
+
     /// Recomputes a user's chat state and sends it when it changed.
     async fn refresh_state(&mut self) {
         let Some(user) = self.user().cloned() else {
             return;
         };
+        self.state_read = Instant::now();
+        self.state_stale = false;
         match chat_state(&self.ctx.bus, &user).await {
             Ok(state) if self.state.as_ref() != Some(&state) => {
                 self.state = Some(state.clone());
@@ -500,72 +546,85 @@ impl Connection {
         }
     }
 
-    /// After a Redis reconnect or lost payloads: re-read everything followed.
+    /// When payloads were dropped because the connection's queue was full (a burst, or a
+    /// client that reads slowly): re-reads what it follows rather than closing it. A client
+    /// that does not read at all is closed by the send timeout (`1008 slow consumer`).
+    async fn catch_up(&mut self) {
+        if self.follows.take_overflow() {
+            metrics::counter!("livehelp_chat_resyncs").increment(1);
+            Box::pin(self.resync()).await;
+        }
+    }
+
+    /// After a Redis reconnect or lost payloads: re-read everything followed (the chat
+    /// state at the loop's next turn, within [`STATE_EVERY`]).
     async fn resync(&mut self) {
         for conversation in self.follows.all_open() {
             self.sync(&conversation).await;
         }
-        self.refresh_state().await;
+        self.state_stale = self.user().is_some();
     }
 
-    async fn deliver(&mut self, delivery: Arrival) {
-        let Arrival { channel, published } = delivery;
-        if *channel == *self.ctx.bus.operators_channel() {
-            return self.refresh_state().await;
+    /// Hands a payload of a followed channel to the client. Changes to the chat state are
+    /// only noted here; the loop reads the state at most every [`STATE_EVERY`].
+    async fn deliver(&mut self, arrival: &Arrival) {
+        if self.ctx.bus.is_operators_channel(&arrival.channel) {
+            self.state_stale = self.user().is_some();
+            return;
         }
-        let payload = match decode_published(&published.payload) {
-            Ok(p) => p,
-            Err(e) => {
-                return tracing::error!(error = %e, channel = &*channel, "undecodable chat payload");
+        match Delivery::of(arrival) {
+            Delivery::Corrupt(e) => {
+                tracing::error!(error = %e, channel = &*arrival.channel, "undecodable chat payload");
             }
-        };
-        match payload {
-            ChatPayload::Message(m) => {
+            Delivery::Message { message, frame } => {
                 if self
                     .follows
-                    .needs_sync(&m.conversation, published.generation)
+                    .needs_sync(&message.conversation, arrival.published.generation)
                 {
-                    self.sync(&m.conversation.clone()).await;
-                } else if self.follows.admit(&m) {
-                    self.socket.send(&ServerFrame::ChatMessage(m)).await;
+                    self.sync(&message.conversation).await;
+                } else if self.follows.admit(message) {
+                    self.socket.send_text(frame.clone()).await;
                 }
             }
-            ChatPayload::Event(ChatEvent::Typing {
+            Delivery::Event(ChatEvent::Typing {
                 conversation,
                 from,
                 typing,
             }) => {
-                if self.follows.is_open(&conversation) && from.id != *self.who.id() {
+                if self.follows.is_open(conversation) && from.id != *self.who.id() {
                     self.socket
                         .send(&ServerFrame::ChatTyping {
-                            conversation,
-                            from,
-                            typing,
+                            conversation: conversation.clone(),
+                            from: from.clone(),
+                            typing: *typing,
                         })
                         .await;
                 }
             }
-            ChatPayload::Event(ChatEvent::Read {
+            Delivery::Event(ChatEvent::Read {
                 conversation,
                 by,
                 up_to,
             }) => {
-                if self.follows.is_open(&conversation) && by.id != *self.who.id() {
+                if self.follows.is_open(conversation) && by.id != *self.who.id() {
                     self.socket
                         .send(&ServerFrame::ChatRead {
-                            conversation,
-                            by,
-                            up_to,
+                            conversation: conversation.clone(),
+                            by: by.clone(),
+                            up_to: *up_to,
                         })
                         .await;
                 }
             }
-            ChatPayload::Event(ChatEvent::Changed { .. }) => self.refresh_state().await,
-            ChatPayload::Event(ChatEvent::Blocked { session }) => {
+            Delivery::Event(ChatEvent::Changed { .. }) => {
+                self.state_stale = self.user().is_some();
+            }
+            Delivery::Event(ChatEvent::Blocked { session }) => {
                 if self.user().is_some() {
-                    return self.refresh_state().await;
+                    self.state_stale = true;
+                    return;
                 }
-                for conversation in self.follows.open_in(&session) {
+                for conversation in self.follows.open_in(session) {
                     self.follows.close(&self.ctx.bus, &conversation, false);
                     let reason = "blocked".to_owned();
                     self.socket
@@ -577,6 +636,14 @@ impl Connection {
                 }
             }
         }
+    }
+}
+
+/// Waits for the state refresh, if one is due.
+async fn fire(due: &mut Option<Pin<Box<Sleep>>>) {
+    match due {
+        Some(sleep) => sleep.await,
+        None => std::future::pending().await,
     }
 }
 

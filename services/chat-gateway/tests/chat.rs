@@ -256,9 +256,12 @@ async fn a_reader_that_stops_reading_is_cut_off_and_nobody_else_waits() {
     let mut stuck = gw.user("sl", "u-stuck", "Stuck").await;
     stuck.send_json(json!({"type": "chat.open"})).await;
 
-    // ~8 MB of messages: far more than socket buffers and the queue of 16 hold.
+    // ~24 MB of messages: far more than the kernel's socket buffers (a few MB each way on
+    // loopback) and the queue of 16 hold. Falling behind the queue alone only makes the
+    // reader re-read from storage; a socket the server cannot write to for
+    // seconds is what gets closed.
     let text = "x".repeat(4000);
-    for i in 0..2000 {
+    for i in 0..6000 {
         let ack = send(&mut writer, &format!("c{i}"), &text, None).await;
         assert!(
             ack["id"].is_string(),
@@ -278,14 +281,56 @@ async fn a_reader_that_stops_reading_is_cut_off_and_nobody_else_waits() {
             (1008, "slow consumer")
         );
     }
-    let metrics = reqwest::get(gw.http("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = gw.metrics().await;
     assert!(
         metrics.contains("livehelp_ws_slow_consumers_total{service=\"chat-gateway\"} 1"),
         "{metrics}"
     );
+}
+
+#[actix_web::test]
+async fn a_reader_that_falls_behind_a_burst_catches_up_from_storage_in_order() {
+    let gw = Gateway::start_with(|s| s.limits.client_queue = 1).await;
+    gw.set_status(
+        "burst",
+        json!({"availability": "available", "mode": "peer"}),
+    )
+    .await;
+    let mut writer = gw.user("burst", "u-w", "W").await;
+    writer.send_json(json!({"type": "chat.open"})).await;
+    writer.send_json(json!({"type": "chat.activate"})).await;
+    state_where(&mut writer, |s| s["active"] == true).await;
+    let mut reader = gw.user("burst", "u-r", "R").await;
+    reader.send_json(json!({"type": "chat.open"})).await;
+    state_where(&mut reader, |s| s["peer"] == 1).await;
+
+    // Sent without waiting for acknowledgements: the payloads reach the reader's queue of
+    // one in bursts.
+    const COUNT: usize = 300;
+    for i in 0..COUNT {
+        writer
+            .send_json(
+                json!({"type": "chat.send", "cmid": format!("b{i}"), "text": format!("m{i}")}),
+            )
+            .await;
+    }
+    let mut texts = Vec::new();
+    while texts.len() < COUNT {
+        let frame = reader
+            .next_frame_or_close()
+            .await
+            .expect("the reader stays open");
+        if frame["type"] == "chat.message" {
+            texts.push(frame["text"].as_str().expect("text").to_owned());
+        }
+    }
+    let expected: Vec<String> = (0..COUNT).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts, expected, "every message once, in order");
+    let metrics = gw.metrics().await;
+    let resyncs = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("livehelp_chat_resyncs_total "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(resyncs > 0, "the queue of one overflowed: {metrics}");
 }

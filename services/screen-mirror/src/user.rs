@@ -57,8 +57,8 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, user: User) {
         let event = tokio::select! {
             event = s.socket.recv() => event,
             Some(arrival) = arrivals.recv() => {
-                let payload = arrival.published.payload;
-                s.socket.send_text(String::from_utf8_lossy(&payload).into_owned()).await;
+                let payload = &arrival.published.payload;
+                s.socket.send_text(String::from_utf8_lossy(payload).into_owned()).await;
                 if inbox.overflowed() {
                     s.socket.slow_consumer().await;
                 }

@@ -46,7 +46,7 @@ fn now_ms() -> u64 {
 }
 
 impl Default for Board {
-    /// An empty list; [`Board::start`] fills it and keeps it current.
+    /// An empty list; [`Board::follow`] fills it and keeps it current.
     fn default() -> Self {
         let (updates, _) = broadcast::channel(UPDATES_CAPACITY);
         Self {
@@ -57,11 +57,6 @@ impl Default for Board {
 }
 
 impl Board {
-    /// Starts the task that keeps the list; it lives as long as the runtime.
-    pub fn start(&self, ctx: Arc<Context>) {
-        tokio::spawn(self.clone().follow(ctx));
-    }
-
     /// The rows now, and the frames that change them from here on (subscribed under the
     /// same lock, so nothing falls between).
     pub fn snapshot(&self) -> (Vec<SessionSummary>, broadcast::Receiver<Arc<ServerFrame>>) {
@@ -72,7 +67,8 @@ impl Board {
         )
     }
 
-    async fn follow(self, ctx: Arc<Context>) {
+    /// Keeps the list: the task runs for as long as the server does.
+    pub async fn follow(self, ctx: Arc<Context>) {
         let bus = &ctx.bus;
         let mut changes = bus.hub().subscribe(bus.monitor_channel()).await;
         let mut generation = bus.hub().generation();

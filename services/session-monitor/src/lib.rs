@@ -37,8 +37,8 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let board = Board::default();
         let server = Server::build(SERVICE, settings, routes(board.clone())).await?;
-        board.start(server.context());
-        sweeper::spawn(server.context());
+        server.spawn(move |ctx| board.follow(ctx));
+        server.spawn(sweeper::run);
         Ok(Self(server))
     }
 

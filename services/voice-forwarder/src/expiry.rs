@@ -9,18 +9,17 @@ use livehelp_web::Context;
 
 const EVERY: Duration = Duration::from_millis(500);
 
-pub fn spawn(ctx: Arc<Context>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if ctx.shutdown.is_draining() {
-                return;
-            }
-            if let Err(e) = ctx.bus.sweep_voice_offers().await {
-                tracing::debug!(error = %e, "voice offer sweep skipped");
-            }
+/// The sweep's loop; it runs until the server drains.
+pub async fn run(ctx: Arc<Context>) {
+    let mut tick = tokio::time::interval(EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if ctx.shutdown.is_draining() {
+            return;
         }
-    });
+        if let Err(e) = ctx.bus.sweep_voice_offers().await {
+            tracing::debug!(error = %e, "voice offer sweep skipped");
+        }
+    }
 }

@@ -52,7 +52,7 @@ impl Application {
         let enabled = settings.voice.enabled;
         let server = Server::build(SERVICE, settings, routes).await?;
         if enabled {
-            expiry::spawn(server.context());
+            server.spawn(expiry::run);
         }
         Ok(Self(server))
     }

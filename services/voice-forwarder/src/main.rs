@@ -1,5 +1,8 @@
 use voice_forwarder::Application;
 
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let settings = livehelp_settings::load()?;

@@ -13,9 +13,10 @@
 mod direct;
 mod sharded;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -41,11 +42,27 @@ pub struct Published {
     pub payload: Bytes,
 }
 
-/// A payload and the channel it came on, as queued for a subscriber.
+/// A payload and the channel it came on. Every local subscriber of the channel is queued
+/// the same arrival, so what they derive from it is derived once per process
+/// ([`Arrival::decoded`]).
 #[derive(Debug)]
 pub struct Arrival {
     pub channel: Arc<str>,
     pub published: Published,
+    decoded: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+impl Arrival {
+    /// What `decode` makes of the payload, computed by the first subscriber to ask and
+    /// shared with the others. `None` when an earlier subscriber decoded it as another type.
+    pub fn decoded<T: Any + Send + Sync>(
+        &self,
+        decode: impl FnOnce(&Published) -> T,
+    ) -> Option<&T> {
+        self.decoded
+            .get_or_init(|| Box::new(decode(&self.published)))
+            .downcast_ref()
+    }
 }
 
 pub(super) enum Command {
@@ -58,17 +75,18 @@ pub(super) enum Command {
 /// One local subscriber of a channel.
 struct Subscriber {
     id: u64,
-    queue: mpsc::Sender<Arrival>,
+    queue: mpsc::Sender<Arc<Arrival>>,
     /// Raised when a payload was dropped because `queue` was full.
     dropped: Arc<AtomicBool>,
 }
 
 /// A channel's local subscribers, and whether Redis confirmed the subscription: everyone
 /// joining waits for that, or they could read their backlog and go live before the
-/// process receives the channel, missing what is published in between.
+/// process receives the channel, missing what is published in between. `None` once
+/// confirmed (an idle channel keeps no watch).
 struct Topic {
     subscribers: Vec<Subscriber>,
-    confirmed: watch::Receiver<bool>,
+    confirmed: Option<watch::Receiver<bool>>,
 }
 
 pub(super) struct Inner {
@@ -79,10 +97,15 @@ pub(super) struct Inner {
     generation: watch::Sender<u64>,
 }
 
+/// Spawns the connection task.
+type Start = Box<dyn FnOnce() + Send>;
+
 /// A cloneable handle on the process's subscription task.
 #[derive(Clone)]
 pub struct Hub {
     inner: Arc<Inner>,
+    /// The connection task, until its first user starts it ([`Hub::run_here`]).
+    pending: Arc<Mutex<Option<Start>>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -109,6 +132,12 @@ impl std::fmt::Debug for Membership {
     }
 }
 
+impl Membership {
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+}
+
 impl Drop for Membership {
     fn drop(&mut self) {
         let mut topics = self.hub.topics.lock().unwrap_or_else(|p| p.into_inner());
@@ -130,7 +159,7 @@ impl Drop for Membership {
 #[derive(Debug)]
 pub struct Subscription {
     membership: Membership,
-    queue: mpsc::Receiver<Arrival>,
+    queue: mpsc::Receiver<Arc<Arrival>>,
     dropped: Arc<AtomicBool>,
 }
 
@@ -147,15 +176,16 @@ impl Subscription {
             return Err(RecvError::Lagged(1));
         }
         match self.queue.recv().await {
-            Some(arrival) => Ok(arrival.published),
+            Some(arrival) => Ok(arrival.published.clone()),
             None => Err(RecvError::Closed),
         }
     }
 }
 
 impl Hub {
-    /// Starts the connection task on the current Tokio runtime; it lives as long as that
-    /// runtime.
+    /// Prepares the connection task; it starts on the runtime of the first to use the hub
+    /// ([`Hub::run_here`]), so that in a server it runs on the thread of the sockets it
+    /// serves rather than waking that thread from another for every payload.
     pub(crate) fn start(topology: &Topology, timeout: Duration) -> Result<Self, BusError> {
         let (commands, rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
@@ -165,11 +195,12 @@ impl Hub {
             connected: AtomicBool::new(false),
             generation: watch::Sender::new(0),
         });
-        match topology {
+        let task = inner.clone();
+        let start: Start = match topology {
             Topology::Single { url } => {
                 let source = direct::Source::Server(redis::Client::open(url.as_str())?);
                 let connector = direct::Direct { source, timeout };
-                tokio::spawn(reconnecting(connector, inner.clone(), rx));
+                Box::new(move || drop(tokio::spawn(reconnecting(connector, task, rx))))
             }
             Topology::Sentinel {
                 sentinels,
@@ -180,17 +211,33 @@ impl Hub {
                     sentinels, master, node_url,
                 )?));
                 let connector = direct::Direct { source, timeout };
-                tokio::spawn(reconnecting(connector, inner.clone(), rx));
+                Box::new(move || drop(tokio::spawn(reconnecting(connector, task, rx))))
             }
             Topology::Cluster { nodes } => {
                 let connector = sharded::Sharded {
                     nodes: nodes.clone(),
                     timeout,
                 };
-                tokio::spawn(reconnecting(connector, inner.clone(), rx));
+                Box::new(move || drop(tokio::spawn(reconnecting(connector, task, rx))))
             }
+        };
+        Ok(Self {
+            inner,
+            pending: Arc::new(Mutex::new(Some(start))),
+        })
+    }
+
+    /// Starts the connection task on the current Tokio runtime unless it runs already. It
+    /// lives as long as that runtime.
+    pub fn run_here(&self) {
+        let start = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(start) = start {
+            start();
         }
-        Ok(Self { inner })
     }
 
     pub fn connected(&self) -> bool {
@@ -228,11 +275,12 @@ impl Hub {
     pub async fn join(
         &self,
         channel: String,
-        queue: mpsc::Sender<Arrival>,
+        queue: mpsc::Sender<Arc<Arrival>>,
         dropped: Arc<AtomicBool>,
     ) -> Membership {
+        self.run_here();
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let (channel, mut confirmed) = {
+        let (channel, confirmed) = {
             let mut topics = self.inner.topics.lock().unwrap_or_else(|p| p.into_inner());
             let subscriber = Subscriber { id, queue, dropped };
             let existing = topics
@@ -250,15 +298,26 @@ impl Hub {
                         name.clone(),
                         Topic {
                             subscribers: vec![subscriber],
-                            confirmed: confirmed.clone(),
+                            confirmed: Some(confirmed.clone()),
                         },
                     );
                     let _ = self.inner.commands.send(Command::Subscribe(channel, done));
-                    (name, confirmed)
+                    (name, Some(confirmed))
                 }
             }
         };
-        let _ = confirmed.wait_for(|c| *c).await;
+        if let Some(mut confirmed) = confirmed {
+            let _ = confirmed.wait_for(|c| *c).await;
+            let mut topics = self.inner.topics.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(topic) = topics.get_mut(&channel)
+                && topic
+                    .confirmed
+                    .as_ref()
+                    .is_some_and(|c| c.same_channel(&confirmed))
+            {
+                topic.confirmed = None;
+            }
+        }
         Membership {
             channel,
             id,
@@ -275,16 +334,16 @@ impl Inner {
             // Nobody left is fine: the unsubscribe is on its way.
             return;
         };
-        let published = Published {
-            generation,
-            payload: Bytes::copy_from_slice(payload),
-        };
+        let arrival = Arc::new(Arrival {
+            channel: name.clone(),
+            published: Published {
+                generation,
+                payload: Bytes::copy_from_slice(payload),
+            },
+            decoded: OnceLock::new(),
+        });
         for s in &topic.subscribers {
-            let arrival = Arrival {
-                channel: name.clone(),
-                published: published.clone(),
-            };
-            if let Err(TrySendError::Full(_)) = s.queue.try_send(arrival) {
+            if let Err(TrySendError::Full(_)) = s.queue.try_send(arrival.clone()) {
                 s.dropped.store(true, Ordering::Relaxed);
             }
         }

@@ -64,6 +64,16 @@ impl Gateway {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// The instance's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.http("/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     /// The host sets a session's status.
     pub async fn set_status(&self, session: &str, status: Value) -> Value {
         let response = reqwest::Client::new()
