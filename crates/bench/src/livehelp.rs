@@ -20,6 +20,13 @@ pub fn env(redis_url: &str, prefix: &str, port: u16) -> Vec<(String, String)> {
         ("LIVEHELP__REDIS__COMMAND_TIMEOUT_MS", "5000".to_owned()),
         ("LIVEHELP__CHAT__FRAMES_PER_SECOND", "1000000".to_owned()),
         ("LIVEHELP__CHAT__FRAMES_BURST", "1000000".to_owned()),
+        // The generator names members alike in every room (the sender of each pair is "m0"),
+        // so one identity holds hundreds of sockets; and the idle scenario opens thousands.
+        ("LIVEHELP__LIMITS__MAX_CONNECTIONS", "1000000".to_owned()),
+        (
+            "LIVEHELP__LIMITS__MAX_CONNECTIONS_PER_IDENTITY",
+            "1000000".to_owned(),
+        ),
     ];
     env.retain(|(k, _)| !overrides.iter().any(|(o, _)| o == k));
     env.extend(overrides.map(|(k, v)| (k.to_owned(), v)));

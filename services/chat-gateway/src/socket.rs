@@ -238,11 +238,11 @@ impl Connection {
         }
     }
 
-    async fn current_state(&mut self) -> Result<ChatState, Refusal> {
+    async fn current_state(&mut self) -> Result<&ChatState, Refusal> {
         if self.state.is_none() {
             self.refresh_state().await;
         }
-        self.state.clone().ok_or_else(|| {
+        self.state.as_ref().ok_or_else(|| {
             (
                 ErrorCode::Unavailable,
                 "storage is unavailable, retry shortly".to_owned(),
@@ -280,18 +280,26 @@ impl Connection {
     /// The conversation a frame acts on. Users: their own, by the session's mode (naming
     /// another is refused). Operators: the one they name, if the session lets operators in.
     async fn target(&mut self, named: Option<ConversationId>) -> Result<ConversationId, Refusal> {
-        if let Some(user) = self.user().cloned() {
+        if self.user().is_some() {
             let state = self.current_state().await?;
-            let own_group = ConversationId::group(user.session.clone());
-            let own_private = ConversationId::private(user.session.clone(), user.id.clone());
-            return match named {
-                None => Ok(state.conversation),
-                Some(c) if c == own_private => Ok(c),
-                Some(c) if c == own_group && has_peers(state.mode) => Ok(c),
-                Some(_) => refuse(
+            let peers = has_peers(state.mode);
+            let Some(named) = named else {
+                return Ok(state.conversation.clone());
+            };
+            let own = self.user().is_some_and(|u| {
+                named.session == u.session
+                    && match &named.user {
+                        Some(id) => *id == u.id,
+                        None => peers,
+                    }
+            });
+            return if own {
+                Ok(named)
+            } else {
+                refuse(
                     ErrorCode::Forbidden,
                     "users may only use their own conversation",
-                ),
+                )
             };
         }
         let Some(conversation) = named else {
@@ -458,7 +466,7 @@ impl Connection {
             return refuse(ErrorCode::Forbidden, "only users turn their chat on");
         };
         self.state = None;
-        let state = self.current_state().await?;
+        let state = self.current_state().await?.clone();
         if !state.enabled {
             return refuse(
                 ErrorCode::Forbidden,

@@ -249,7 +249,7 @@ fn main() -> anyhow::Result<()> {
             ("runs".into(), format!("{} s warm-up + {} s measured, {} run(s) per rate", opts.timing.warmup.as_secs(), opts.timing.measure.as_secs(), opts.runs)),
             ("generator".into(), format!("one process, tokio with {} worker thread(s) + a scheduling thread", opts.client_threads)),
             ("Redis".into(), "one private redis-server per system, appendonly yes, appendfsync everysec".into()),
-            ("livehelp".into(), "two chat-gateway processes (release build, 1 worker each, as configured by default), clients straight to them (no nginx), peer-mode sessions of two users; chat rate limit raised to 1M/s".into()),
+            ("livehelp".into(), "two chat-gateway processes (release build, 1 worker each, as configured by default), clients straight to them (no nginx), peer-mode sessions of two users; chat rate limit and connection caps raised to 1M".into()),
             ("bare relay".into(), "crates/bench/src/bin/relay.rs: actix-ws, PUBLISH per frame, one PSUBSCRIBE per process, 1 worker".into()),
             ("socket.io".into(), "bench/peers/socketio-relay.js, websocket transport, sharded Redis adapter".into()),
             ("soketi / sockudo".into(), "Pusher protocol, private channel per pair, client events; Redis adapter (sockudo: Redis cache too, rate limiter off)".into()),
