@@ -17,9 +17,9 @@ use crate::{Bus, BusError, ChatEvent};
 static STORE_AND_PUBLISH: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
-redis.call('EXPIRE', KEYS[2], ARGV[5])
 local existing = redis.call('HGET', KEYS[2], ARGV[1])
 if existing then
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
   return {existing, 1}
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[2])
