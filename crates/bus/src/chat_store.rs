@@ -10,22 +10,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Bus, BusError, ChatEvent};
 
-/// Stores a message unless the same sender already stored this client message id, then
-/// publishes `m <id> <body>` on the session's channel (with `ARGV[6]`: PUBLISH, or SPUBLISH
-/// on a cluster). Returns `{id, duplicate}`. A duplicate still writes (the expiry), so that a
-/// `WAIT` after it covers the original write too.
+/// Stores a message unless the same sender already stored this client message id (in the
+/// current or the previous client id index), then publishes `m <id> <body>` on the
+/// session's channel (with `ARGV[6]`: PUBLISH, or SPUBLISH on a cluster). Returns
+/// `{id, duplicate}`. A duplicate still writes (the expiry), so that a `WAIT` after it
+/// covers the original write too. An index that reaches `ARGV[7]` client ids replaces the
+/// previous one, so a conversation's indexes stay bounded however long it runs.
 static STORE_AND_PUBLISH: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
-local existing = redis.call('HGET', KEYS[2], ARGV[1])
-if existing then
-  redis.call('EXPIRE', KEYS[2], ARGV[5])
-  return {existing, 1}
+for index = 2, 3 do
+  local existing = redis.call('HGET', KEYS[index], ARGV[1])
+  if existing then
+    redis.call('EXPIRE', KEYS[index], ARGV[5])
+    return {existing, 1}
+  end
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], id)
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
+if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[7]) then
+  redis.call('RENAME', KEYS[2], KEYS[3])
+end
 redis.call(ARGV[6], ARGV[3], 'm ' .. id .. ' ' .. ARGV[2])
 return {id, 0}
 ",
@@ -34,6 +41,9 @@ return {id, 0}
 
 /// Messages kept per conversation (approximately: Redis trims whole nodes).
 const MAX_MESSAGES_PER_CONVERSATION: usize = 10_000;
+/// Client message ids per index: a retry is recognised for at least this many sends after
+/// the original (a conversation keeps two indexes at most).
+pub const CMIDS_PER_INDEX: usize = 10_000;
 /// A conversation untouched this long is forgotten.
 pub(crate) const RETENTION_SECONDS: u64 = 30 * 24 * 3600;
 /// Most messages returned by one history read.
@@ -129,18 +139,21 @@ impl Bus {
         let keys = [
             self.keys.chat(conversation),
             self.keys.chat_cmids(conversation),
+            self.keys.chat_cmids_old(conversation),
         ];
         let channel = self.keys.chat_channel(&conversation.session);
         let mut invocation = STORE_AND_PUBLISH.prepare_invoke();
         invocation
             .key(&keys[0])
             .key(&keys[1])
+            .key(&keys[2])
             .arg(&dedupe_field)
             .arg(&body)
             .arg(&channel)
             .arg(MAX_MESSAGES_PER_CONVERSATION)
             .arg(RETENTION_SECONDS)
-            .arg(self.topology().publish_command());
+            .arg(self.topology().publish_command())
+            .arg(CMIDS_PER_INDEX);
         let wait_ms = (self.timeout.as_millis() / 2).max(1) as u64;
         let ((id, duplicate), replicas): ((String, i64), u32) = if self.ack_replicas == 0 {
             let stored = self.run(async |c| invocation.invoke_async(c).await).await?;

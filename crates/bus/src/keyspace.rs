@@ -56,9 +56,21 @@ impl Keyspace {
     }
 
     /// Hash: `<sender>|<client message id>` → server id, so a retried send is stored once.
+    /// Holds the latest sends; once full it becomes [`Keyspace::chat_cmids_old`].
     pub fn chat_cmids(&self, c: &ConversationId) -> String {
         format!(
             "{}:session:{{{}}}:cmids:{}",
+            self.prefix,
+            c.session,
+            Self::conversation_part(c)
+        )
+    }
+
+    /// Hash: the [`Keyspace::chat_cmids`] before the last one filled, so that sends made
+    /// just before it did are still found.
+    pub fn chat_cmids_old(&self, c: &ConversationId) -> String {
+        format!(
+            "{}:session:{{{}}}:cmids-old:{}",
             self.prefix,
             c.session,
             Self::conversation_part(c)
