@@ -196,11 +196,10 @@ impl Hub {
             generation: watch::Sender::new(0),
         });
         let task = inner.clone();
-        let start: Start = match topology {
+        let start = match topology {
             Topology::Single { url } => {
                 let source = direct::Source::Server(redis::Client::open(url.as_str())?);
-                let connector = direct::Direct { source, timeout };
-                Box::new(move || drop(tokio::spawn(reconnecting(connector, task, rx))))
+                starter(direct::Direct { source, timeout }, task, rx)
             }
             Topology::Sentinel {
                 sentinels,
@@ -210,15 +209,14 @@ impl Hub {
                 let source = direct::Source::Sentinel(Box::new(sentinel_client(
                     sentinels, master, node_url,
                 )?));
-                let connector = direct::Direct { source, timeout };
-                Box::new(move || drop(tokio::spawn(reconnecting(connector, task, rx))))
+                starter(direct::Direct { source, timeout }, task, rx)
             }
             Topology::Cluster { nodes } => {
                 let connector = sharded::Sharded {
                     nodes: nodes.clone(),
                     timeout,
                 };
-                Box::new(move || drop(tokio::spawn(reconnecting(connector, task, rx))))
+                starter(connector, task, rx)
             }
         };
         Ok(Self {
@@ -394,6 +392,15 @@ pub(super) trait Connector: Send {
         inner: &Inner,
         commands: &mut mpsc::UnboundedReceiver<Command>,
     ) -> impl Future<Output = Ended> + Send;
+}
+
+/// What spawns the connection task of `connector` on the runtime it is called on.
+fn starter(
+    connector: impl Connector + 'static,
+    inner: Arc<Inner>,
+    commands: mpsc::UnboundedReceiver<Command>,
+) -> Start {
+    Box::new(move || drop(tokio::spawn(reconnecting(connector, inner, commands))))
 }
 
 /// Opens and serves connections until the hub is gone, backing off between failed attempts.
