@@ -15,7 +15,9 @@ use crate::{Bus, BusError, ChatEvent};
 /// session's channel (with `ARGV[6]`: PUBLISH, or SPUBLISH on a cluster). Returns
 /// `{id, duplicate}`. A duplicate still writes (the expiry), so that a `WAIT` after it
 /// covers the original write too. An index that reaches `ARGV[7]` client ids replaces the
-/// previous one, so a conversation's indexes stay bounded however long it runs.
+/// previous one, so a conversation's indexes stay bounded however long it runs; the index
+/// it replaces is unlinked first, so that Redis frees its ids in the background rather than
+/// in RENAME, while every other client waits.
 static STORE_AND_PUBLISH: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
@@ -31,6 +33,7 @@ redis.call('HSET', KEYS[2], ARGV[1], id)
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[7]) then
+  redis.call('UNLINK', KEYS[3])
   redis.call('RENAME', KEYS[2], KEYS[3])
 end
 redis.call(ARGV[6], ARGV[3], 'm ' .. id .. ' ' .. ARGV[2])

@@ -4,7 +4,7 @@
 //! ```text
 //! compare [--quick] [--systems livehelp,bare-relay,sockudo,soketi,socket.io]
 //!         [--scenarios redis,chat,saturation,idle,fanout,voice,mirror] [--runs N] [--rates 1000,5000]
-//!         [--idle N] [--client-threads N] [--no-docs]
+//!         [--pairs N] [--idle N] [--client-threads N] [--no-docs]
 //! ```
 //!
 //! Each system runs alone: its own Redis and two server processes on loopback, started
@@ -76,13 +76,14 @@ fn options() -> anyhow::Result<Options> {
     let runs = value("--runs").map_or(Ok(if quick { 1 } else { 3 }), |v| v.parse())?;
     let idle = value("--idle").map_or(Ok(if quick { 500 } else { 5_000 }), |v| v.parse())?;
     let client_threads = value("--client-threads").map_or(Ok(1), |v| v.parse())?;
+    let pairs = value("--pairs").map_or(Ok(200), |v| v.parse())?;
     Ok(Options {
         quick,
         systems,
         scenarios,
         runs,
         rates,
-        pairs: 200,
+        pairs,
         idle,
         fan_out: if quick {
             vec![100]
@@ -244,7 +245,7 @@ fn main() -> anyhow::Result<()> {
         versions: versions(&paths),
         loadavg_start: loadavg(),
         settings: vec![
-            ("pairs".into(), format!("{} user→receiver pairs (200 senders on node A, 200 receivers on node B)", opts.pairs)),
+            ("pairs".into(), format!("{0} user→receiver pairs ({0} senders on node A, {0} receivers on node B)", opts.pairs)),
             ("message".into(), format!("{}-byte text", livehelp_bench::client::PAYLOAD_BYTES)),
             ("runs".into(), format!("{} s warm-up + {} s measured, {} run(s) per rate", opts.timing.warmup.as_secs(), opts.timing.measure.as_secs(), opts.runs)),
             ("generator".into(), format!("one process, tokio with {} worker thread(s) + a scheduling thread", opts.client_threads)),
