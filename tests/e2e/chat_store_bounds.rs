@@ -10,7 +10,7 @@ use livehelp_testkit::{RedisServer, test_bus, test_settings};
 
 async fn send(bus: &Bus, conversation: &ConversationId, n: usize) -> (MessageId, bool) {
     let stored = bus
-        .store_message(
+        .queue_message(
             conversation,
             &ClientMessageId::parse(format!("c{n}")).expect("cmid"),
             Sender {
@@ -22,6 +22,8 @@ async fn send(bus: &Bus, conversation: &ConversationId, n: usize) -> (MessageId,
             MessageText::parse(format!("m{n}")).expect("text"),
             "2026-11-24T00:00:00Z".to_owned(),
         )
+        .expect("queued")
+        .stored()
         .await
         .expect("stored");
     (stored.id, stored.duplicate)

@@ -381,6 +381,16 @@ fn tail(s: &str) -> &str {
     &s[start..]
 }
 
+/// Extra `redis-server` arguments from `LIVEHELP_BENCH_REDIS_ARGS` (split on spaces), to
+/// try a Redis setting: `LIVEHELP_BENCH_REDIS_ARGS="--auto-aof-rewrite-percentage 400"`.
+pub fn redis_args_tried() -> Vec<String> {
+    std::env::var("LIVEHELP_BENCH_REDIS_ARGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A scratch directory and a private Redis in it (append-only file on, fsync every
 /// second, as deployments run it).
 pub fn start_redis(name: &str) -> anyhow::Result<(TempDir, Proc, u16)> {
@@ -404,6 +414,7 @@ pub fn start_redis(name: &str) -> anyhow::Result<(TempDir, Proc, u16)> {
                 "--appendfsync",
                 "everysec",
             ])
+            .args(redis_args_tried())
             .args(["--daemonize", "no"]),
         &dir.0,
     )?;

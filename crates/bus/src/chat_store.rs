@@ -6,38 +6,54 @@ use livehelp_protocol::{
 };
 use std::sync::LazyLock;
 
+use futures_util::future::join_all;
+use tokio::sync::oneshot;
+
 use serde::{Deserialize, Serialize};
 
-use crate::{Bus, BusError, ChatEvent};
+use crate::{Bus, BusError, ChatEvent, Topology};
 
-/// Stores a message unless the same sender already stored this client message id (in the
-/// current or the previous client id index), then publishes `m <id> <body>` on the
-/// session's channel (with `ARGV[6]`: PUBLISH, or SPUBLISH on a cluster). Returns
-/// `{id, duplicate}`. A duplicate still writes (the expiry), so that a `WAIT` after it
-/// covers the original write too. An index that reaches `ARGV[7]` client ids replaces the
-/// previous one, so a conversation's indexes stay bounded however long it runs; the index
-/// it replaces is unlinked first, so that Redis frees its ids in the background rather than
-/// in RENAME, while every other client waits.
+/// Stores messages, each unless the same sender already stored its client message id (in
+/// the current or the previous client id index), then publishes `m <id> <body>` on its
+/// session's channel (with `ARGV[3]`: PUBLISH, or SPUBLISH on a cluster). Takes any number
+/// of messages, three keys and three arguments each (after the four shared arguments), so
+/// that a busy process stores many in one call ([`crate::store_batches`]); returns
+/// `{id, duplicate}` for each, in order. A duplicate still writes (the expiry), so that a
+/// `WAIT` after it covers the original write too. An index that reaches `ARGV[4]` client
+/// ids replaces the previous one, so a conversation's indexes stay bounded however long it
+/// runs; the index it replaces is unlinked first, so that Redis frees its ids in the
+/// background rather than in RENAME, while every other client waits.
 static STORE_AND_PUBLISH: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
-for index = 2, 3 do
-  local existing = redis.call('HGET', KEYS[index], ARGV[1])
+local maxlen, retention, publish, per_index = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local replies = {}
+for m = 0, #KEYS / 3 - 1 do
+  local stream, index, old = KEYS[m * 3 + 1], KEYS[m * 3 + 2], KEYS[m * 3 + 3]
+  local field, body, channel = ARGV[m * 3 + 5], ARGV[m * 3 + 6], ARGV[m * 3 + 7]
+  local existing = redis.call('HGET', index, field)
+  local holder = index
+  if not existing then
+    existing = redis.call('HGET', old, field)
+    holder = old
+  end
   if existing then
-    redis.call('EXPIRE', KEYS[index], ARGV[5])
-    return {existing, 1}
+    redis.call('EXPIRE', holder, retention)
+    replies[m + 1] = {existing, 1}
+  else
+    local id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'm', body)
+    redis.call('HSET', index, field, id)
+    redis.call('EXPIRE', stream, retention)
+    redis.call('EXPIRE', index, retention)
+    if redis.call('HLEN', index) >= per_index then
+      redis.call('UNLINK', old)
+      redis.call('RENAME', index, old)
+    end
+    redis.call(publish, channel, 'm ' .. id .. ' ' .. body)
+    replies[m + 1] = {id, 0}
   end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[2])
-redis.call('HSET', KEYS[2], ARGV[1], id)
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
-if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[7]) then
-  redis.call('UNLINK', KEYS[3])
-  redis.call('RENAME', KEYS[2], KEYS[3])
-end
-redis.call(ARGV[6], ARGV[3], 'm ' .. id .. ' ' .. ARGV[2])
-return {id, 0}
+return replies
 ",
     )
 });
@@ -116,11 +132,80 @@ pub struct Stored {
     pub duplicate: bool,
 }
 
+/// One message as the store script takes it.
+pub(crate) struct Prepared {
+    keys: [String; 3],
+    dedupe_field: String,
+    body: String,
+    channel: String,
+}
+
+/// What the store script answers for one message: its id, and 1 for a duplicate.
+pub(crate) type Outcome = (String, i64);
+
+/// The store script's invocation for `messages`, in order.
+fn invocation(bus: &Bus, messages: &[&Prepared]) -> redis::ScriptInvocation<'static> {
+    let mut invocation = STORE_AND_PUBLISH.prepare_invoke();
+    invocation
+        .arg(MAX_MESSAGES_PER_CONVERSATION)
+        .arg(RETENTION_SECONDS)
+        .arg(bus.topology().publish_command())
+        .arg(CMIDS_PER_INDEX);
+    for m in messages {
+        invocation
+            .key(&m.keys[0])
+            .key(&m.keys[1])
+            .key(&m.keys[2])
+            .arg(&m.dedupe_field)
+            .arg(&m.body)
+            .arg(&m.channel);
+    }
+    invocation
+}
+
+/// One call's result for each of its `count` messages: a failure is every message's.
+fn spread(call: Result<Vec<Outcome>, BusError>, count: usize) -> Vec<Result<Outcome, BusError>> {
+    match call {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Err(e) => {
+            let e = std::sync::Arc::new(e);
+            (0..count)
+                .map(|_| Err(BusError::Shared(e.clone())))
+                .collect()
+        }
+    }
+}
+
+/// A send queued for storage ([`Bus::queue_message`]).
+#[derive(Debug)]
+pub struct PendingStore {
+    outcome: oneshot::Receiver<Result<Outcome, BusError>>,
+    timeout: std::time::Duration,
+}
+
+impl PendingStore {
+    /// Waits until the message is stored (and, with [`Bus::acknowledging_after`], held by
+    /// that many replicas).
+    pub async fn stored(self) -> Result<Stored, BusError> {
+        let (id, duplicate) = self
+            .outcome
+            .await
+            .unwrap_or(Err(BusError::Timeout(self.timeout)))?;
+        Ok(Stored {
+            id: id.parse().map_err(|e| BusError::Corrupt(format!("{e}")))?,
+            duplicate: duplicate == 1,
+        })
+    }
+}
+
 impl Bus {
-    /// Stores a message and publishes it to the session's subscribers. With
-    /// [`Bus::acknowledging_after`], returns only once that many replicas hold it, and fails
-    /// (so the client retries, stored once) when they do not within the command timeout.
-    pub async fn store_message(
+    /// Queues a message to be stored and published to the session's subscribers, and
+    /// returns at once: messages are stored in the order they were queued, whenever their
+    /// outcomes are awaited, so a connection may queue its next send before the last one is
+    /// stored. With [`Bus::acknowledging_after`], a send counts as stored only once that
+    /// many replicas hold it, and fails (so the client retries, stored once) when they do
+    /// not within the command timeout.
+    pub fn queue_message(
         &self,
         conversation: &ConversationId,
         cmid: &ClientMessageId,
@@ -128,7 +213,7 @@ impl Bus {
         profile: Option<Profile>,
         text: MessageText,
         at: String,
-    ) -> Result<Stored, BusError> {
+    ) -> Result<PendingStore, BusError> {
         let dedupe_field = format!("{}|{}", from.id, cmid);
         let body = serde_json::to_string(&Body {
             conversation: conversation.clone(),
@@ -139,53 +224,99 @@ impl Bus {
             profile,
         })
         .map_err(|e| BusError::Corrupt(e.to_string()))?;
-        let keys = [
-            self.keys.chat(conversation),
-            self.keys.chat_cmids(conversation),
-            self.keys.chat_cmids_old(conversation),
-        ];
-        let channel = self.keys.chat_channel(&conversation.session);
-        let mut invocation = STORE_AND_PUBLISH.prepare_invoke();
-        invocation
-            .key(&keys[0])
-            .key(&keys[1])
-            .key(&keys[2])
-            .arg(&dedupe_field)
-            .arg(&body)
-            .arg(&channel)
-            .arg(MAX_MESSAGES_PER_CONVERSATION)
-            .arg(RETENTION_SECONDS)
-            .arg(self.topology().publish_command())
-            .arg(CMIDS_PER_INDEX);
-        let wait_ms = (self.timeout.as_millis() / 2).max(1) as u64;
-        let ((id, duplicate), replicas): ((String, i64), u32) = if self.ack_replicas == 0 {
-            let stored = self.run(async |c| invocation.invoke_async(c).await).await?;
-            (stored, 0)
-        } else {
-            // WAIT blocks its connection and covers the writes made on it: a connection of
-            // its own, the same for both.
-            self.run_alone(async |c| {
-                let stored = invocation.invoke_async(c).await?;
-                let replicas = redis::cmd("WAIT")
-                    .arg(self.ack_replicas)
-                    .arg(wait_ms)
-                    .query_async(c)
-                    .await?;
-                Ok((stored, replicas))
-            })
-            .await?
+        let message = Prepared {
+            keys: [
+                self.keys.chat(conversation),
+                self.keys.chat_cmids(conversation),
+                self.keys.chat_cmids_old(conversation),
+            ],
+            dedupe_field,
+            body,
+            channel: self.keys.chat_channel(&conversation.session),
         };
-        if replicas < self.ack_replicas {
-            metrics::counter!("livehelp_chat_unreplicated").increment(1);
-            return Err(BusError::NotReplicated {
-                wanted: self.ack_replicas,
-                got: replicas,
-            });
-        }
-        Ok(Stored {
-            id: id.parse().map_err(|e| BusError::Corrupt(format!("{e}")))?,
-            duplicate: duplicate == 1,
+        Ok(PendingStore {
+            outcome: self.store_batches.queue(self, message),
+            timeout: self.timeout,
         })
+    }
+
+    /// Stores a batch of messages, in order, and gives each its outcome. On one server (or
+    /// Sentinel's primary) that is one call of the store script; on a cluster, one call per
+    /// session, at once (a session's keys share a slot, a batch's do not).
+    pub(crate) async fn store_batch(
+        &self,
+        messages: &[&Prepared],
+    ) -> Vec<Result<Outcome, BusError>> {
+        if !matches!(self.topology(), Topology::Cluster { .. }) {
+            return spread(self.store_call(messages).await, messages.len());
+        }
+        let mut sessions: Vec<(&str, Vec<usize>)> = Vec::new();
+        for (i, m) in messages.iter().enumerate() {
+            match sessions
+                .iter_mut()
+                .find(|(channel, _)| *channel == m.channel)
+            {
+                Some((_, members)) => members.push(i),
+                None => sessions.push((&m.channel, vec![i])),
+            }
+        }
+        let calls = sessions.iter().map(|(_, members)| {
+            let group: Vec<&Prepared> = members.iter().map(|&i| messages[i]).collect();
+            async move { spread(self.store_call(&group).await, group.len()) }
+        });
+        let mut outcomes: Vec<Option<Result<Outcome, BusError>>> =
+            messages.iter().map(|_| None).collect();
+        for ((_, members), results) in sessions.iter().zip(join_all(calls).await) {
+            for (&i, result) in members.iter().zip(results) {
+                outcomes[i] = Some(result);
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(BusError::Corrupt("a message went unstored".into()))))
+            .collect()
+    }
+
+    /// One call of the store script, on the connection that keeps calls in order (so that
+    /// batches outstanding together are stored in the order they were made). With
+    /// [`Bus::acknowledging_after`], on a connection of its own, followed by `WAIT` (which
+    /// blocks its connection and covers the writes made on it): one batch at a time then.
+    async fn store_call(&self, messages: &[&Prepared]) -> Result<Vec<Outcome>, BusError> {
+        let outcomes: Vec<Outcome> = if self.ack_replicas == 0 {
+            self.run_in_order(async |c| invocation(self, messages).invoke_async(c).await)
+                .await?
+        } else {
+            let wanted = self.ack_replicas;
+            let wait_ms = (self.timeout.as_millis() / 2).max(1) as u64;
+            let (outcomes, replicas): (Vec<Outcome>, u32) = self
+                .run_alone(async |c| {
+                    let outcomes = invocation(self, messages).invoke_async(c).await?;
+                    let replicas = redis::cmd("WAIT")
+                        .arg(wanted)
+                        .arg(wait_ms)
+                        .query_async(c)
+                        .await?;
+                    Ok((outcomes, replicas))
+                })
+                .await?;
+            if replicas < wanted {
+                metrics::counter!("livehelp_chat_unreplicated").increment(messages.len() as u64);
+                return Err(BusError::NotReplicated {
+                    wanted,
+                    got: replicas,
+                });
+            }
+            outcomes
+        };
+        metrics::counter!("livehelp_chat_store_calls").increment(1);
+        if outcomes.len() != messages.len() {
+            return Err(BusError::Corrupt(format!(
+                "the store script answered {} outcomes for {} messages",
+                outcomes.len(),
+                messages.len()
+            )));
+        }
+        Ok(outcomes)
     }
 
     /// Up to [`HISTORY_PAGE`] stored messages after `after` (from the start when `None`),

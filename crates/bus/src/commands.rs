@@ -22,6 +22,9 @@ const SHARED_CONNECTIONS: usize = 2;
 pub(crate) enum Commands {
     Server {
         shared: Box<Multiplexed>,
+        /// One more shared connection, for calls that must run in the order they were made
+        /// ([`Commands::get_ordered`]).
+        ordered: Box<Multiplexed>,
         exclusive: deadpool::managed::Pool<Manager>,
     },
     Cluster(Box<ClusterCommands>),
@@ -37,6 +40,7 @@ pub(crate) struct ClusterCommands {
 /// A connection as a command batch gets it.
 pub(crate) enum Conn {
     Shared(Share),
+    Ordered(Share),
     Exclusive(deadpool::managed::Object<Manager>),
     Cluster(ClusterConnection),
 }
@@ -79,6 +83,7 @@ impl Commands {
             .map_err(|e| BusError::Corrupt(format!("pool configuration: {e}")))?;
         Ok(Self::Server {
             shared: Box::new(Multiplexed::new(manager()?, SHARED_CONNECTIONS, timeout)),
+            ordered: Box::new(Multiplexed::new(manager()?, 1, timeout)),
             exclusive,
         })
     }
@@ -87,6 +92,17 @@ impl Commands {
     pub(crate) async fn get(&self) -> Result<Conn, BusError> {
         match self {
             Self::Server { shared, .. } => Ok(Conn::Shared(shared.get().await?)),
+            Self::Cluster(cluster) => cluster.get().await,
+        }
+    }
+
+    /// The one shared connection on which Redis runs calls in the order they were made:
+    /// each waits for the one before it to be written (a fair lock, then the connection's
+    /// queue), however many are outstanding. On a cluster, the cluster connection (which
+    /// keeps the order of the calls to each node).
+    pub(crate) async fn get_ordered(&self) -> Result<Conn, BusError> {
+        match self {
+            Self::Server { ordered, .. } => Ok(Conn::Ordered(ordered.get().await?)),
             Self::Cluster(cluster) => cluster.get().await,
         }
     }
@@ -103,6 +119,7 @@ impl Commands {
     pub(crate) async fn discard(&self, conn: Conn) {
         match (self, conn) {
             (Self::Server { shared, .. }, Conn::Shared(share)) => shared.discard(share).await,
+            (Self::Server { ordered, .. }, Conn::Ordered(share)) => ordered.discard(share).await,
             (_, Conn::Exclusive(object)) => drop(deadpool::managed::Object::take(object)),
             _ => {}
         }
@@ -138,7 +155,7 @@ pub(crate) fn cluster_client(
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Self::Shared(c) => c.conn.req_packed_command(cmd),
+            Self::Shared(c) | Self::Ordered(c) => c.conn.req_packed_command(cmd),
             Self::Exclusive(c) => c.req_packed_command(cmd),
             Self::Cluster(c) => c.req_packed_command(cmd),
         }
@@ -151,7 +168,9 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Self::Shared(c) => c.conn.req_packed_commands(pipeline, offset, count),
+            Self::Shared(c) | Self::Ordered(c) => {
+                c.conn.req_packed_commands(pipeline, offset, count)
+            }
             Self::Exclusive(c) => c.req_packed_commands(pipeline, offset, count),
             // A cluster sends a pipeline to one node, so its keys must share a slot. Our
             // plain pipelines only save round trips and may span slots: there each command
@@ -173,7 +192,7 @@ impl ConnectionLike for Conn {
 
     fn get_db(&self) -> i64 {
         match self {
-            Self::Shared(c) => c.conn.get_db(),
+            Self::Shared(c) | Self::Ordered(c) => c.conn.get_db(),
             Self::Exclusive(c) => c.get_db(),
             Self::Cluster(c) => c.get_db(),
         }

@@ -7,6 +7,7 @@ use livehelp_settings::{RedisMode, RedisSettings};
 use secrecy::ExposeSecret;
 
 use crate::commands::{Commands, Conn};
+use crate::store_batches::StoreBatches;
 use crate::{BusError, Hub, Keyspace, Topology};
 
 /// A process's handle on Redis: cheap to clone, shared by every worker.
@@ -19,6 +20,7 @@ pub struct Bus {
     /// Replicas that must hold a chat message before it is acknowledged (`WAIT`).
     pub(crate) ack_replicas: u32,
     hub: Hub,
+    pub(crate) store_batches: Arc<StoreBatches>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -59,6 +61,7 @@ impl Bus {
             timeout,
             ack_replicas: 0,
             hub: Hub::start(topology, timeout)?,
+            store_batches: Arc::default(),
         })
     }
 
@@ -117,6 +120,16 @@ impl Bus {
         f: impl AsyncFnOnce(&mut Conn) -> redis::RedisResult<T>,
     ) -> Result<T, BusError> {
         let conn = self.commands.get().await;
+        self.run_on(conn, f).await
+    }
+
+    /// [`Bus::run`] on the connection where Redis runs batches in the order they were
+    /// made, however many are outstanding ([`Commands::get_ordered`]).
+    pub(crate) async fn run_in_order<T: redis::FromRedisValue>(
+        &self,
+        f: impl AsyncFnOnce(&mut Conn) -> redis::RedisResult<T>,
+    ) -> Result<T, BusError> {
+        let conn = self.commands.get_ordered().await;
         self.run_on(conn, f).await
     }
 

@@ -10,4 +10,7 @@ pub enum BusError {
     NotReplicated { wanted: u32, got: u32 },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// One failure of a call made for several requests (a batch of messages), given to each.
+    #[error("{0}")]
+    Shared(std::sync::Arc<BusError>),
 }

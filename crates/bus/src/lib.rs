@@ -18,11 +18,14 @@ mod multiplexed;
 mod operators;
 mod pool;
 mod sessions;
+mod store_batches;
 mod topology;
 mod voice;
 
 pub use audit::AuditEntry;
-pub use chat_store::{CMIDS_PER_INDEX, ChatPayload, HISTORY_PAGE, Stored, decode_published};
+pub use chat_store::{
+    CMIDS_PER_INDEX, ChatPayload, HISTORY_PAGE, PendingStore, Stored, decode_published,
+};
 pub use chats::{ChatRecord, Release, conversation_for};
 pub use connect::Bus;
 pub use error::BusError;

@@ -43,13 +43,17 @@ pub fn describe_all() {
         "Chat sends stored, by whether they repeated an earlier send."
     );
     describe_counter!(
+        "livehelp_chat_store_calls",
+        "Calls of the store script: a busy process stores many messages per call."
+    );
+    describe_counter!(
         "livehelp_chat_unreplicated",
         "Chat sends refused because fewer replicas than redis.ack_replicas confirmed them."
     );
     describe_histogram!(
         "livehelp_chat_store_duration",
         Unit::Seconds,
-        "Time to store and publish one chat message in Redis."
+        "Time from a chat send's arrival until it is stored and published in Redis, its wait for a batch included."
     );
     describe_counter!(
         "livehelp_voice_calls",

@@ -1,16 +1,19 @@
 //! One chat WebSocket: a user of one session or an operator, in one loop over client
 //! frames, what its channels publish, Redis reconnects and presence refreshes.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use livehelp_bus::{Arrival, ChatEvent};
+use livehelp_bus::{Arrival, BusError, ChatEvent, Stored};
 use livehelp_identity::{Principal, User};
 use livehelp_protocol::{
-    Availability, ChatState, ClientFrame, ConversationId, ErrorCode, ErrorFrame, Hello, HelloYou,
-    MessageId, Mode, PROTOCOL_VERSION, Profile, Sender, ServerFrame,
+    Availability, ChatState, ClientFrame, ClientMessageId, ConversationId, ErrorCode, ErrorFrame,
+    Hello, HelloYou, MessageId, Mode, PROTOCOL_VERSION, Profile, Sender, ServerFrame,
 };
 use livehelp_web::ws::CloseCode;
 use livehelp_web::ws::{self, Socket};
@@ -31,6 +34,9 @@ const MAX_STRIKES: u32 = 100;
 /// presence, a thousand times.
 const STATE_EVERY: Duration = Duration::from_millis(200);
 const STATE_EVERY_MEMBERS: usize = 100;
+/// Sends a connection may have queued for storage before it reads no more frames until
+/// one is stored: a client may send its next message before the last is acknowledged.
+const MAX_QUEUED_SENDS: usize = 64;
 
 pub async fn connect(
     ctx: web::Data<Context>,
@@ -71,6 +77,32 @@ struct Connection {
     state_read: Instant,
     /// The chat state changed since it was last read.
     state_stale: bool,
+    /// Sends queued for storage, oldest first (they are stored, and acknowledged, in this
+    /// order).
+    sends: VecDeque<QueuedSend>,
+}
+
+/// A `chat.send` queued for storage, acknowledged once stored.
+struct QueuedSend {
+    cmid: ClientMessageId,
+    conversation: ConversationId,
+    queued: std::time::Instant,
+    stored: Pin<Box<dyn Future<Output = Result<Stored, BusError>>>>,
+}
+
+/// The oldest queued send, once stored (or refused). Cancel-safe: the sends stay queued.
+async fn next_stored(sends: &mut VecDeque<QueuedSend>) -> (QueuedSend, Result<Stored, BusError>) {
+    std::future::poll_fn(|cx| {
+        let Some(oldest) = sends.front_mut() else {
+            return Poll::Pending;
+        };
+        let result = std::task::ready!(oldest.stored.as_mut().poll(cx));
+        match sends.pop_front() {
+            Some(send) => Poll::Ready((send, result)),
+            None => Poll::Pending,
+        }
+    })
+    .await
 }
 
 async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
@@ -91,6 +123,7 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
         state: None,
         state_read: Instant::now(),
         state_stale: false,
+        sends: VecDeque::new(),
     };
     let hello = Hello {
         protocol: PROTOCOL_VERSION,
@@ -129,7 +162,11 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
             }
         }
         let event = tokio::select! {
-            event = c.socket.recv() => event,
+            event = c.socket.recv(), if c.sends.len() < MAX_QUEUED_SENDS => event,
+            (send, result) = next_stored(&mut c.sends) => {
+                Box::pin(c.acknowledge(send, result)).await;
+                continue;
+            }
             Some(arrival) = deliveries.recv() => {
                 Box::pin(c.deliver(&arrival)).await;
                 c.catch_up().await;
@@ -384,11 +421,10 @@ impl Connection {
                         "open the conversation before sending to it",
                     );
                 }
-                let started = std::time::Instant::now();
                 let stored = self
                     .ctx
                     .bus
-                    .store_message(
+                    .queue_message(
                         &conversation,
                         &cmid,
                         self.sender(),
@@ -396,20 +432,14 @@ impl Connection {
                         text,
                         now_rfc3339(),
                     )
-                    .await
-                    .map_err(unavailable)?;
-                metrics::histogram!("livehelp_chat_store_duration")
-                    .record(started.elapsed().as_secs_f64());
-                let duplicate = if stored.duplicate { "true" } else { "false" };
-                metrics::counter!("livehelp_chat_messages_stored", "duplicate" => duplicate)
-                    .increment(1);
-                self.socket
-                    .send(&ServerFrame::ChatAck {
-                        cmid,
-                        id: stored.id,
-                        conversation,
-                    })
-                    .await;
+                    .map_err(unavailable)?
+                    .stored();
+                self.sends.push_back(QueuedSend {
+                    cmid,
+                    conversation,
+                    queued: std::time::Instant::now(),
+                    stored: Box::pin(stored),
+                });
                 Ok(())
             }
             ClientFrame::ChatTyping {
@@ -459,6 +489,28 @@ impl Connection {
                 refuse(ErrorCode::BadFrame, "monitor frames go to /monitor/ws")
             }
         }
+    }
+
+    /// Acknowledges a queued send once stored, or refuses it.
+    async fn acknowledge(&mut self, send: QueuedSend, result: Result<Stored, BusError>) {
+        let stored = match result {
+            Ok(stored) => stored,
+            Err(e) => {
+                let reference = Some(send.cmid.as_str().to_owned());
+                return self.send_error(unavailable(e), reference).await;
+            }
+        };
+        metrics::histogram!("livehelp_chat_store_duration")
+            .record(send.queued.elapsed().as_secs_f64());
+        let duplicate = if stored.duplicate { "true" } else { "false" };
+        metrics::counter!("livehelp_chat_messages_stored", "duplicate" => duplicate).increment(1);
+        self.socket
+            .send(&ServerFrame::ChatAck {
+                cmid: send.cmid,
+                id: stored.id,
+                conversation: send.conversation,
+            })
+            .await;
     }
 
     async fn activate(&mut self) -> Result<(), Refusal> {

@@ -288,21 +288,30 @@ async fn a_reader_that_stops_reading_is_cut_off_and_nobody_else_waits() {
     );
 }
 
-#[actix_web::test]
-async fn a_reader_that_falls_behind_a_burst_catches_up_from_storage_in_order() {
-    let gw = Gateway::start_with(|s| s.limits.client_queue = 1).await;
+/// A peer session with a writer whose chat is on and a reader who follows it.
+async fn writer_and_reader(
+    gw: &Gateway,
+    session: &str,
+) -> (livehelp_testkit::WsClient, livehelp_testkit::WsClient) {
     gw.set_status(
-        "burst",
+        session,
         json!({"availability": "available", "mode": "peer"}),
     )
     .await;
-    let mut writer = gw.user("burst", "u-w", "W").await;
+    let mut writer = gw.user(session, "u-w", "W").await;
     writer.send_json(json!({"type": "chat.open"})).await;
     writer.send_json(json!({"type": "chat.activate"})).await;
     state_where(&mut writer, |s| s["active"] == true).await;
-    let mut reader = gw.user("burst", "u-r", "R").await;
+    let mut reader = gw.user(session, "u-r", "R").await;
     reader.send_json(json!({"type": "chat.open"})).await;
     state_where(&mut reader, |s| s["peer"] == 1).await;
+    (writer, reader)
+}
+
+#[actix_web::test]
+async fn a_reader_that_falls_behind_a_burst_catches_up_from_storage_in_order() {
+    let gw = Gateway::start_with(|s| s.limits.client_queue = 1).await;
+    let (mut writer, mut reader) = writer_and_reader(&gw, "burst").await;
 
     // Sent without waiting for acknowledgements: the payloads reach the reader's queue of
     // one in bursts.
@@ -333,4 +342,56 @@ async fn a_reader_that_falls_behind_a_burst_catches_up_from_storage_in_order() {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
     assert!(resyncs > 0, "the queue of one overflowed: {metrics}");
+}
+
+#[actix_web::test]
+async fn sends_made_without_waiting_are_stored_in_order_acknowledged_in_order_and_batched() {
+    let gw = Gateway::start().await;
+    let (mut writer, mut reader) = writer_and_reader(&gw, "pipe").await;
+
+    // Each send follows the last at once: the server queues them for storage while earlier
+    // ones are still being stored.
+    const COUNT: usize = 300;
+    for i in 0..COUNT {
+        writer
+            .send_json(
+                json!({"type": "chat.send", "cmid": format!("p{i}"), "text": format!("m{i}")}),
+            )
+            .await;
+    }
+    let mut acks = Vec::new();
+    while acks.len() < COUNT {
+        let ack = writer.next_of_type("chat.ack").await;
+        acks.push((
+            ack["cmid"].as_str().expect("cmid").to_owned(),
+            ack["id"].clone(),
+        ));
+    }
+    let cmids: Vec<&str> = acks.iter().map(|(c, _)| c.as_str()).collect();
+    let expected: Vec<String> = (0..COUNT).map(|i| format!("p{i}")).collect();
+    assert_eq!(cmids, expected, "acknowledged in the order sent");
+
+    let mut received = Vec::new();
+    while received.len() < COUNT {
+        let m = reader.next_of_type("chat.message").await;
+        received.push((
+            m["cmid"].as_str().expect("cmid").to_owned(),
+            m["id"].clone(),
+        ));
+    }
+    assert_eq!(
+        received, acks,
+        "stored in the order sent, with the acknowledged ids"
+    );
+
+    let metrics = gw.metrics().await;
+    let calls = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("livehelp_chat_store_calls_total "))
+        .and_then(|v| v.parse::<usize>().ok())
+        .expect("the store calls are counted");
+    assert!(
+        calls < COUNT,
+        "sends that arrived together were stored together: {calls} calls for {COUNT} messages"
+    );
 }

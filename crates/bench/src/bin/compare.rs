@@ -266,6 +266,12 @@ fn main() -> anyhow::Result<()> {
             .settings
             .push(("livehelp settings tried".into(), tried.join(" ")));
     }
+    let redis_tried = systems::redis_args_tried();
+    if !redis_tried.is_empty() {
+        results
+            .settings
+            .push(("Redis settings tried".into(), redis_tried.join(" ")));
+    }
     let wants = |s: &str| opts.scenarios.iter().any(|x| x == s);
 
     if wants("redis") {
