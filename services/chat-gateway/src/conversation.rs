@@ -2,7 +2,7 @@
 //! conversation, the last message id delivered, so nothing is sent twice and nothing is
 //! skipped.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use livehelp_bus::{Arrival, Bus, BusError, Inbox};
@@ -21,7 +21,8 @@ pub const MAX_OPEN: usize = 200;
 /// The channels and conversations of one connection.
 pub struct Follows {
     inbox: Inbox,
-    open: HashMap<ConversationId, Open>,
+    /// A map of its own size: a `HashMap` holds a hasher too, in every idle connection.
+    open: BTreeMap<ConversationId, Open>,
 }
 
 impl Follows {
@@ -29,7 +30,7 @@ impl Follows {
         let (inbox, arrivals) = Inbox::new(queue);
         let follows = Self {
             inbox,
-            open: HashMap::new(),
+            open: BTreeMap::new(),
         };
         (follows, arrivals)
     }

@@ -5,6 +5,7 @@ mod conversation;
 mod delivery;
 mod dispatcher;
 mod host_api;
+mod sends;
 mod socket;
 mod state;
 

@@ -1,19 +1,16 @@
 //! One chat WebSocket: a user of one session or an operator, in one loop over client
 //! frames, what its channels publish, Redis reconnects and presence refreshes.
 
-use std::collections::VecDeque;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use livehelp_bus::{Arrival, BusError, ChatEvent, Stored};
+use livehelp_bus::{Arrival, ChatEvent};
 use livehelp_identity::{Principal, User};
 use livehelp_protocol::{
-    Availability, ChatState, ClientFrame, ClientMessageId, ConversationId, ErrorCode, ErrorFrame,
-    Hello, HelloYou, MessageId, Mode, PROTOCOL_VERSION, Profile, Sender, ServerFrame,
+    Availability, ChatState, ClientFrame, ConversationId, ErrorCode, ErrorFrame, Hello, HelloYou,
+    MessageId, Mode, PROTOCOL_VERSION, Profile, Sender, ServerFrame,
 };
 use livehelp_web::ws::CloseCode;
 use livehelp_web::ws::{self, Socket};
@@ -22,6 +19,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::conversation::{Follows, MAX_OPEN};
 use crate::delivery::Delivery;
+use crate::sends::{Outcome, QueuedSend, Sends};
 use crate::state::{chat_state, has_help, has_peers};
 
 /// Refused frames in a row after which a flooding client is closed.
@@ -77,32 +75,7 @@ struct Connection {
     state_read: Instant,
     /// The chat state changed since it was last read.
     state_stale: bool,
-    /// Sends queued for storage, oldest first (they are stored, and acknowledged, in this
-    /// order).
-    sends: VecDeque<QueuedSend>,
-}
-
-/// A `chat.send` queued for storage, acknowledged once stored.
-struct QueuedSend {
-    cmid: ClientMessageId,
-    conversation: ConversationId,
-    queued: std::time::Instant,
-    stored: Pin<Box<dyn Future<Output = Result<Stored, BusError>>>>,
-}
-
-/// The oldest queued send, once stored (or refused). Cancel-safe: the sends stay queued.
-async fn next_stored(sends: &mut VecDeque<QueuedSend>) -> (QueuedSend, Result<Stored, BusError>) {
-    std::future::poll_fn(|cx| {
-        let Some(oldest) = sends.front_mut() else {
-            return Poll::Pending;
-        };
-        let result = std::task::ready!(oldest.stored.as_mut().poll(cx));
-        match sends.pop_front() {
-            Some(send) => Poll::Ready((send, result)),
-            None => Poll::Pending,
-        }
-    })
-    .await
+    sends: Sends,
 }
 
 async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
@@ -123,7 +96,7 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
         state: None,
         state_read: Instant::now(),
         state_stale: false,
-        sends: VecDeque::new(),
+        sends: Sends::default(),
     };
     let hello = Hello {
         protocol: PROTOCOL_VERSION,
@@ -163,8 +136,8 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
         }
         let event = tokio::select! {
             event = c.socket.recv(), if c.sends.len() < MAX_QUEUED_SENDS => event,
-            (send, result) = next_stored(&mut c.sends) => {
-                Box::pin(c.acknowledge(send, result)).await;
+            outcome = c.sends.next_stored() => {
+                Box::pin(c.acknowledge(outcome)).await;
                 continue;
             }
             Some(arrival) = deliveries.recv() => {
@@ -434,7 +407,7 @@ impl Connection {
                     )
                     .map_err(unavailable)?
                     .stored();
-                self.sends.push_back(QueuedSend {
+                self.sends.push(QueuedSend {
                     cmid,
                     conversation,
                     queued: std::time::Instant::now(),
@@ -492,7 +465,8 @@ impl Connection {
     }
 
     /// Acknowledges a queued send once stored, or refuses it.
-    async fn acknowledge(&mut self, send: QueuedSend, result: Result<Stored, BusError>) {
+    async fn acknowledge(&mut self, outcome: Outcome) {
+        let (send, result) = *outcome;
         let stored = match result {
             Ok(stored) => stored,
             Err(e) => {
