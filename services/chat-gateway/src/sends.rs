@@ -36,6 +36,14 @@ impl Sends {
         self.0.as_ref().map_or(0, |q| q.len())
     }
 
+    /// Whether this send is queued (not yet acknowledged).
+    pub fn holds(&self, cmid: &ClientMessageId, conversation: &ConversationId) -> bool {
+        self.0.as_ref().is_some_and(|q| {
+            q.iter()
+                .any(|s| s.cmid == *cmid && s.conversation == *conversation)
+        })
+    }
+
     pub fn push(&mut self, send: QueuedSend) {
         self.0.get_or_insert_default().push_back(send);
     }

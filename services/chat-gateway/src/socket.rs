@@ -9,8 +9,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use livehelp_bus::{Arrival, ChatEvent};
 use livehelp_identity::{Principal, User};
 use livehelp_protocol::{
-    Availability, ChatState, ClientFrame, ConversationId, ErrorCode, ErrorFrame, Hello, HelloYou,
-    MessageId, Mode, PROTOCOL_VERSION, Profile, Sender, ServerFrame,
+    Availability, ChatMessage, ChatState, ClientFrame, ConversationId, ErrorCode, ErrorFrame,
+    Hello, HelloYou, MessageId, Mode, PROTOCOL_VERSION, Profile, Sender, ServerFrame,
 };
 use livehelp_web::ws::CloseCode;
 use livehelp_web::ws::{self, Socket};
@@ -464,6 +464,26 @@ impl Connection {
         }
     }
 
+    /// A sender gets its `chat.ack` before its own copy of the message: when the copy
+    /// comes first (it is published before the store's answer reaches the socket), the
+    /// queued sends up to this one are acknowledged first. Their answers are already on
+    /// their way: the message is stored.
+    async fn acknowledge_before_own_copy(&mut self, message: &ChatMessage) {
+        if message.from.id != *self.who.id()
+            || !self.sends.holds(&message.cmid, &message.conversation)
+        {
+            return;
+        }
+        while self.sends.len() > 0 {
+            let outcome = self.sends.next_stored().await;
+            let this_one = outcome.0.cmid == message.cmid;
+            Box::pin(self.acknowledge(outcome)).await;
+            if this_one {
+                return;
+            }
+        }
+    }
+
     /// Acknowledges a queued send once stored, or refuses it.
     async fn acknowledge(&mut self, outcome: Outcome) {
         let (send, result) = *outcome;
@@ -563,6 +583,7 @@ impl Connection {
             Ok(messages) => {
                 self.follows.synced(conversation, generation);
                 for m in messages {
+                    self.acknowledge_before_own_copy(&m).await;
                     if self.follows.admit(&m)
                         && !self.socket.send(&ServerFrame::ChatMessage(m)).await
                     {
@@ -611,6 +632,7 @@ impl Connection {
                 tracing::error!(error = %e, channel = &*arrival.channel, "undecodable chat payload");
             }
             Delivery::Message { message, frame } => {
+                self.acknowledge_before_own_copy(message).await;
                 if self
                     .follows
                     .needs_sync(&message.conversation, arrival.published.generation)
