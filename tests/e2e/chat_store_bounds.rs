@@ -23,7 +23,6 @@ async fn send(bus: &Bus, conversation: &ConversationId, n: usize) -> (MessageId,
             "2026-11-24T00:00:00Z".to_owned(),
         )
         .expect("queued")
-        .stored()
         .await
         .expect("stored");
     (stored.id, stored.duplicate)

@@ -4,7 +4,10 @@
 use livehelp_protocol::{
     ChatMessage, ClientMessageId, ConversationId, MessageId, MessageText, Profile, Sender,
 };
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::LazyLock;
+use std::task::{Context, Poll};
 
 use futures_util::future::join_all;
 use tokio::sync::oneshot;
@@ -176,25 +179,26 @@ fn spread(call: Result<Vec<Outcome>, BusError>, count: usize) -> Vec<Result<Outc
     }
 }
 
-/// A send queued for storage ([`Bus::queue_message`]).
+/// A send queued for storage ([`Bus::queue_message`]): awaiting it waits until the message
+/// is stored (and, with [`Bus::acknowledging_after`], held by that many replicas).
 #[derive(Debug)]
 pub struct PendingStore {
     outcome: oneshot::Receiver<Result<Outcome, BusError>>,
     timeout: std::time::Duration,
 }
 
-impl PendingStore {
-    /// Waits until the message is stored (and, with [`Bus::acknowledging_after`], held by
-    /// that many replicas).
-    pub async fn stored(self) -> Result<Stored, BusError> {
-        let (id, duplicate) = self
-            .outcome
-            .await
-            .unwrap_or(Err(BusError::Timeout(self.timeout)))?;
-        Ok(Stored {
+impl Future for PendingStore {
+    type Output = Result<Stored, BusError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let timeout = self.timeout;
+        let answer = std::task::ready!(Pin::new(&mut self.outcome).poll(cx));
+        // No answer: the storing task ended with the runtime it ran on.
+        let (id, duplicate) = answer.unwrap_or(Err(BusError::Timeout(timeout)))?;
+        Poll::Ready(Ok(Stored {
             id: id.parse().map_err(|e| BusError::Corrupt(format!("{e}")))?,
             duplicate: duplicate == 1,
-        })
+        }))
     }
 }
 
@@ -264,17 +268,13 @@ impl Bus {
             let group: Vec<&Prepared> = members.iter().map(|&i| messages[i]).collect();
             async move { spread(self.store_call(&group).await, group.len()) }
         });
-        let mut outcomes: Vec<Option<Result<Outcome, BusError>>> =
-            messages.iter().map(|_| None).collect();
-        for ((_, members), results) in sessions.iter().zip(join_all(calls).await) {
-            for (&i, result) in members.iter().zip(results) {
-                outcomes[i] = Some(result);
-            }
-        }
-        outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or_else(|| Err(BusError::Corrupt("a message went unstored".into()))))
-            .collect()
+        let mut outcomes: Vec<(usize, Result<Outcome, BusError>)> = sessions
+            .iter()
+            .zip(join_all(calls).await)
+            .flat_map(|((_, members), results)| members.iter().copied().zip(results))
+            .collect();
+        outcomes.sort_by_key(|(i, _)| *i);
+        outcomes.into_iter().map(|(_, outcome)| outcome).collect()
     }
 
     /// One call of the store script, on the connection that keeps calls in order (so that
@@ -282,6 +282,7 @@ impl Bus {
     /// [`Bus::acknowledging_after`], on a connection of its own, followed by `WAIT` (which
     /// blocks its connection and covers the writes made on it): one batch at a time then.
     async fn store_call(&self, messages: &[&Prepared]) -> Result<Vec<Outcome>, BusError> {
+        metrics::counter!("livehelp_chat_store_calls").increment(1);
         let outcomes: Vec<Outcome> = if self.ack_replicas == 0 {
             self.run_in_order(async |c| invocation(self, messages).invoke_async(c).await)
                 .await?
@@ -308,7 +309,6 @@ impl Bus {
             }
             outcomes
         };
-        metrics::counter!("livehelp_chat_store_calls").increment(1);
         if outcomes.len() != messages.len() {
             return Err(BusError::Corrupt(format!(
                 "the store script answered {} outcomes for {} messages",

@@ -66,8 +66,8 @@ fn start(bus: &Bus) -> mpsc::UnboundedSender<Request> {
 async fn run(bus: Bus, mut requests: mpsc::UnboundedReceiver<Request>) {
     let in_flight = if bus.ack_replicas == 0 { IN_FLIGHT } else { 1 };
     let mut batches = FuturesOrdered::new();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
-        let mut batch = Vec::with_capacity(MAX_BATCH);
         tokio::select! {
             biased;
             Some(()) = batches.next(), if !batches.is_empty() => {}
@@ -75,7 +75,8 @@ async fn run(bus: Bus, mut requests: mpsc::UnboundedReceiver<Request>) {
                 if gathered == 0 {
                     break;
                 }
-                batches.push_back(store(&bus, batch));
+                let gathered = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+                batches.push_back(store(&bus, gathered));
             }
         }
     }

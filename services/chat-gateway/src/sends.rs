@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Instant;
 
-use livehelp_bus::{BusError, Stored};
+use livehelp_bus::{BusError, PendingStore, Stored};
 use livehelp_protocol::{ClientMessageId, ConversationId};
 
 /// A `chat.send` queued for storage, acknowledged once stored.
@@ -15,7 +15,7 @@ pub struct QueuedSend {
     pub cmid: ClientMessageId,
     pub conversation: ConversationId,
     pub queued: Instant,
-    pub stored: Pin<Box<dyn Future<Output = Result<Stored, BusError>>>>,
+    pub stored: PendingStore,
 }
 
 /// A queued send and how its storing ended.
@@ -57,7 +57,7 @@ impl Sends {
             let Some(oldest) = queue.front_mut() else {
                 return Poll::Pending;
             };
-            let result = std::task::ready!(oldest.stored.as_mut().poll(cx));
+            let result = std::task::ready!(Pin::new(&mut oldest.stored).poll(cx));
             match queue.pop_front() {
                 Some(send) => Poll::Ready(Box::new((send, result))),
                 None => Poll::Pending,

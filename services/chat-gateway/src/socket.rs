@@ -405,13 +405,12 @@ impl Connection {
                         text,
                         now_rfc3339(),
                     )
-                    .map_err(unavailable)?
-                    .stored();
+                    .map_err(unavailable)?;
                 self.sends.push(QueuedSend {
                     cmid,
                     conversation,
                     queued: std::time::Instant::now(),
-                    stored: Box::pin(stored),
+                    stored,
                 });
                 Ok(())
             }
