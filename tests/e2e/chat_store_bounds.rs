@@ -1,12 +1,13 @@
 //! A conversation's index of client message ids (what makes a retried send stored once)
 //! stays bounded however long the conversation runs, and still recognises retries of recent
-//! sends, including those made just before the index last filled.
+//! sends, including those made just before the index last filled; its keys always expire.
 
-use livehelp_bus::{Bus, CMIDS_PER_INDEX};
+use livehelp_bus::{Bus, CMIDS_PER_INDEX, UPKEEP_EVERY};
 use livehelp_protocol::{
     ClientMessageId, ConversationId, MessageId, MessageText, Sender, SenderKind, SessionId, UserId,
 };
 use livehelp_testkit::{RedisServer, test_bus, test_settings};
+use redis::aio::MultiplexedConnection;
 
 async fn send(bus: &Bus, conversation: &ConversationId, n: usize) -> (MessageId, bool) {
     let stored = bus
@@ -28,6 +29,31 @@ async fn send(bus: &Bus, conversation: &ConversationId, n: usize) -> (MessageId,
     (stored.id, stored.duplicate)
 }
 
+async fn hlen(conn: &mut MultiplexedConnection, key: &str) -> usize {
+    redis::cmd("HLEN")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("HLEN")
+}
+
+/// The key's time to live in seconds: -1 without an expiry, -2 when it does not exist.
+async fn ttl(conn: &mut MultiplexedConnection, key: &str) -> i64 {
+    redis::cmd("TTL")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("TTL")
+}
+
+async fn connect(redis: &RedisServer) -> MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connection")
+}
+
 #[tokio::test]
 async fn the_client_id_index_stays_bounded_and_recent_retries_are_still_recognised() {
     let redis = RedisServer::start().expect("redis");
@@ -43,41 +69,72 @@ async fn the_client_id_index_stays_bounded_and_recent_retries_are_still_recognis
         ids.push(id);
     }
 
-    let mut conn = redis::Client::open(redis.url())
-        .expect("client")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connection");
+    // An index is replaced once full, checked every UPKEEP_EVERY sends: it may overfill by
+    // fewer than that many ids.
+    let mut conn = connect(&redis).await;
     let keys = bus.keys();
-    let mut sizes = Vec::new();
-    for key in [
+    let (stream, index, old) = (
+        keys.chat(&conversation),
         keys.chat_cmids(&conversation),
         keys.chat_cmids_old(&conversation),
-    ] {
-        let size: usize = redis::cmd("HLEN")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .expect("HLEN");
-        sizes.push(size);
-    }
-    assert_eq!(
-        sizes,
-        [CMIDS_PER_INDEX / 2, CMIDS_PER_INDEX],
-        "the current index holds the sends since it last filled, the previous one a full index"
     );
+    let (current, previous) = (hlen(&mut conn, &index).await, hlen(&mut conn, &old).await);
+    let full = CMIDS_PER_INDEX..CMIDS_PER_INDEX + UPKEEP_EVERY as usize;
+    assert!(
+        full.contains(&previous),
+        "the previous index is one full index: {previous} ids"
+    );
+    assert!(
+        current > 0 && current < previous,
+        "the current index holds the sends since the last one filled: {current} ids"
+    );
+    for key in [&stream, &index, &old] {
+        assert!(ttl(&mut conn, key).await > 0, "{key} expires");
+    }
 
-    // Retries of the newest send, of one made just before the last rotation and of one at
-    // the start of the previous index: each is recognised with its stored id.
-    let retried = [
-        total - 1,
-        total - CMIDS_PER_INDEX / 2 - 1,
-        total - CMIDS_PER_INDEX * 3 / 2,
-    ];
+    // Retries of the newest send, of the last one before the index was replaced and of the
+    // oldest one kept: each is recognised with its stored id. One older than that is too
+    // old: it is stored again.
+    let retried = [total - 1, total - current - 1, total - current - previous];
     let mut answers = Vec::new();
     for n in retried {
         answers.push(send(&bus, &conversation, n).await);
     }
     let expected: Vec<(MessageId, bool)> = retried.iter().map(|&n| (ids[n], true)).collect();
     assert_eq!(answers, expected);
+    let forgotten = total - current - previous - 1;
+    let (id, duplicate) = send(&bus, &conversation, forgotten).await;
+    assert!(
+        !duplicate && id > ids[total - 1],
+        "a forgotten id is a new send"
+    );
+}
+
+#[tokio::test]
+async fn a_conversation_whose_keys_are_gone_gets_them_back_with_an_expiry() {
+    let redis = RedisServer::start().expect("redis");
+    let bus = test_bus(&test_settings(&redis.url(), None));
+    let conversation = ConversationId::group(SessionId::parse("gone").expect("id"));
+    let keys = bus.keys();
+    let stream = keys.chat(&conversation);
+    let index = keys.chat_cmids(&conversation);
+    let mut conn = connect(&redis).await;
+
+    // The first send keeps the conversation up; the next one (of fewer than UPKEEP_EVERY,
+    // within the minute) would not, but finds the keys gone (evicted, or deleted by hand).
+    send(&bus, &conversation, 0).await;
+    let _: () = redis::cmd("DEL")
+        .arg(&stream)
+        .arg(&index)
+        .query_async(&mut conn)
+        .await
+        .expect("DEL");
+    let (id, duplicate) = send(&bus, &conversation, 1).await;
+    assert!(!duplicate);
+    for key in [&stream, &index] {
+        assert!(ttl(&mut conn, key).await > 0, "{key} is back, and expires");
+    }
+    let stored = bus.all_messages(&conversation).await.expect("history");
+    let stored: Vec<MessageId> = stored.iter().map(|(m, _)| m.id).collect();
+    assert_eq!(stored, [id]);
 }

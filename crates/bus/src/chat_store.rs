@@ -14,18 +14,25 @@ use tokio::sync::oneshot;
 
 use serde::{Deserialize, Serialize};
 
+use crate::upkeep::UPKEEP_INTERVAL;
 use crate::{Bus, BusError, ChatEvent, Topology};
 
 /// Stores messages, each unless the same sender already stored its client message id (in
 /// the current or the previous client id index), then publishes `m <id> <body>` on its
 /// session's channel (with `ARGV[3]`: PUBLISH, or SPUBLISH on a cluster). Takes any number
-/// of messages, three keys and three arguments each (after the four shared arguments), so
+/// of messages, three keys and four arguments each (after the four shared arguments), so
 /// that a busy process stores many in one call ([`crate::store_batches`]); returns
-/// `{id, duplicate}` for each, in order. A duplicate still writes (the expiry), so that a
-/// `WAIT` after it covers the original write too. An index that reaches `ARGV[4]` client
-/// ids replaces the previous one, so a conversation's indexes stay bounded however long it
-/// runs; the index it replaces is unlinked first, so that Redis frees its ids in the
-/// background rather than in RENAME, while every other client waits.
+/// `{id, duplicate}` for each, in order. A duplicate still writes (the expiry of the index
+/// that holds it), so that a `WAIT` after it covers the original write too.
+///
+/// A message's fourth argument, `1`, makes it keep its conversation up ([`crate::upkeep`]):
+/// it refreshes the expiry of the stream and of the index, and (unless a duplicate) an index that holds
+/// `ARGV[4]` client ids or more first replaces the previous one, so a conversation's
+/// indexes stay bounded however long it runs; the index it replaces is unlinked first, so
+/// that Redis frees its ids in the background rather than in RENAME, while every other
+/// client waits. The index the message then starts gets its expiry at once. Any other
+/// message does not create the stream (`NOMKSTREAM`): when the conversation's keys are
+/// gone, it keeps the conversation up instead, so no key is ever left without an expiry.
 static STORE_AND_PUBLISH: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
@@ -33,7 +40,8 @@ local maxlen, retention, publish, per_index = ARGV[1], ARGV[2], ARGV[3], tonumbe
 local replies = {}
 for m = 0, #KEYS / 3 - 1 do
   local stream, index, old = KEYS[m * 3 + 1], KEYS[m * 3 + 2], KEYS[m * 3 + 3]
-  local field, body, channel = ARGV[m * 3 + 5], ARGV[m * 3 + 6], ARGV[m * 3 + 7]
+  local field, body, channel = ARGV[m * 4 + 5], ARGV[m * 4 + 6], ARGV[m * 4 + 7]
+  local upkeep = ARGV[m * 4 + 8] == '1'
   local existing = redis.call('HGET', index, field)
   local holder = index
   if not existing then
@@ -42,15 +50,28 @@ for m = 0, #KEYS / 3 - 1 do
   end
   if existing then
     redis.call('EXPIRE', holder, retention)
+    if upkeep then
+      redis.call('EXPIRE', stream, retention)
+      redis.call('EXPIRE', index, retention)
+    end
     replies[m + 1] = {existing, 1}
   else
-    local id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'm', body)
+    local id
+    if not upkeep then
+      id = redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', '~', maxlen, '*', 'm', body)
+      upkeep = not id
+    end
+    if upkeep then
+      if redis.call('HLEN', index) >= per_index then
+        redis.call('UNLINK', old)
+        redis.call('RENAME', index, old)
+      end
+      id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'm', body)
+      redis.call('EXPIRE', stream, retention)
+    end
     redis.call('HSET', index, field, id)
-    redis.call('EXPIRE', stream, retention)
-    redis.call('EXPIRE', index, retention)
-    if redis.call('HLEN', index) >= per_index then
-      redis.call('UNLINK', old)
-      redis.call('RENAME', index, old)
+    if upkeep then
+      redis.call('EXPIRE', index, retention)
     end
     redis.call(publish, channel, 'm ' .. id .. ' ' .. body)
     replies[m + 1] = {id, 0}
@@ -66,7 +87,8 @@ const MAX_MESSAGES_PER_CONVERSATION: usize = 10_000;
 /// Client message ids per index: a retry is recognised for at least this many sends after
 /// the original (a conversation keeps two indexes at most).
 pub const CMIDS_PER_INDEX: usize = 10_000;
-/// A conversation untouched this long is forgotten.
+/// A conversation untouched this long is forgotten (its stream and index up to
+/// [`UPKEEP_INTERVAL`] later).
 pub(crate) const RETENTION_SECONDS: u64 = 30 * 24 * 3600;
 /// Most messages returned by one history read.
 pub const HISTORY_PAGE: usize = 500;
@@ -141,6 +163,15 @@ pub(crate) struct Prepared {
     dedupe_field: String,
     body: String,
     channel: String,
+    /// Whether it keeps its conversation up ([`crate::upkeep`]).
+    pub(crate) upkeep: bool,
+}
+
+impl Prepared {
+    /// The key of its conversation's stream.
+    pub(crate) fn stream(&self) -> &str {
+        &self.keys[0]
+    }
 }
 
 /// What the store script answers for one message: its id, and 1 for a duplicate.
@@ -151,7 +182,7 @@ fn invocation(bus: &Bus, messages: &[&Prepared]) -> redis::ScriptInvocation<'sta
     let mut invocation = STORE_AND_PUBLISH.prepare_invoke();
     invocation
         .arg(MAX_MESSAGES_PER_CONVERSATION)
-        .arg(RETENTION_SECONDS)
+        .arg(RETENTION_SECONDS + UPKEEP_INTERVAL.as_secs())
         .arg(bus.topology().publish_command())
         .arg(CMIDS_PER_INDEX);
     for m in messages {
@@ -161,7 +192,8 @@ fn invocation(bus: &Bus, messages: &[&Prepared]) -> redis::ScriptInvocation<'sta
             .key(&m.keys[2])
             .arg(&m.dedupe_field)
             .arg(&m.body)
-            .arg(&m.channel);
+            .arg(&m.channel)
+            .arg(if m.upkeep { "1" } else { "0" });
     }
     invocation
 }
@@ -237,6 +269,7 @@ impl Bus {
             dedupe_field,
             body,
             channel: self.keys.chat_channel(&conversation.session),
+            upkeep: true,
         };
         Ok(PendingStore {
             outcome: self.store_batches.queue(self, message),

@@ -20,6 +20,7 @@ mod pool;
 mod sessions;
 mod store_batches;
 mod topology;
+mod upkeep;
 mod voice;
 
 pub use audit::AuditEntry;
@@ -36,4 +37,5 @@ pub use keyspace::Keyspace;
 pub use operators::OperatorStatus;
 pub use sessions::{ALL_SESSIONS, SessionRecord};
 pub use topology::Topology;
+pub use upkeep::UPKEEP_EVERY;
 pub use voice::{IssuedCode, VOICE_CODE_DIGITS, VoiceClaim, VoiceOffer, is_voice_code};

@@ -6,9 +6,11 @@
 //! instead of one each. Up to [`IN_FLIGHT`] batches are outstanding (one when each waits
 //! for replicas), all on the connection that keeps calls in order, so messages are stored
 //! in the order they were queued: a connection can queue its next send before its last one
-//! is stored, and they still arrive in the order it sent them.
+//! is stored, and they still arrive in the order it sent them. The task also picks the
+//! sends that keep their conversation up ([`crate::upkeep`]).
 
 use std::sync::Mutex;
+use std::time::Instant;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
@@ -16,6 +18,7 @@ use tokio::sync::mpsc::error::SendError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::chat_store::{Outcome, Prepared};
+use crate::upkeep::Upkeep;
 use crate::{Bus, BusError};
 
 /// Most messages stored in one batch: bounds the time Redis spends in one script.
@@ -67,15 +70,20 @@ async fn run(bus: Bus, mut requests: mpsc::UnboundedReceiver<Request>) {
     let in_flight = if bus.ack_replicas == 0 { IN_FLIGHT } else { 1 };
     let mut batches = FuturesOrdered::new();
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut upkeep = Upkeep::new(Instant::now());
     loop {
         tokio::select! {
             biased;
-            Some(()) = batches.next(), if !batches.is_empty() => {}
+            Some(failed) = batches.next(), if !batches.is_empty() => upkeep.failed(failed),
             gathered = requests.recv_many(&mut batch, MAX_BATCH), if batches.len() < in_flight => {
                 if gathered == 0 {
                     break;
                 }
-                let gathered = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+                let mut gathered = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+                let now = Instant::now();
+                for request in &mut gathered {
+                    request.message.upkeep = upkeep.due(request.message.stream(), now);
+                }
                 batches.push_back(store(&bus, gathered));
             }
         }
@@ -83,11 +91,18 @@ async fn run(bus: Bus, mut requests: mpsc::UnboundedReceiver<Request>) {
     while batches.next().await.is_some() {}
 }
 
-async fn store(bus: &Bus, batch: Vec<Request>) {
+/// Stores a batch and answers each sender; returns the streams of the sends that were to
+/// keep their conversation up and failed.
+async fn store(bus: &Bus, batch: Vec<Request>) -> Vec<String> {
     let messages: Vec<&Prepared> = batch.iter().map(|r| &r.message).collect();
     let outcomes = bus.store_batch(&messages).await;
     drop(messages);
+    let mut failed = Vec::new();
     for (request, outcome) in batch.into_iter().zip(outcomes) {
+        if request.message.upkeep && outcome.is_err() {
+            failed.push(request.message.stream().to_owned());
+        }
         let _ = request.reply.send(outcome);
     }
+    failed
 }
