@@ -1,40 +1,36 @@
-//! Several hub subscriptions of one connection, into one bounded queue. When the queue is
-//! full the inbox marks itself overflowed: the connection either re-reads what it follows
-//! from storage (chat) or is closed as a slow consumer (screen mirror).
+//! Several hub subscriptions of one connection, into one bounded [`Mailbox`]. When it is
+//! full it marks itself overflowed: the connection either re-reads what it follows from
+//! storage (chat) or is closed as a slow consumer (screen mirror).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::sync::mpsc;
-
-use crate::{Arrival, Hub, Membership};
+use crate::{Hub, Mailbox, Membership};
 
 #[derive(Debug)]
 pub struct Inbox {
     /// A handful per connection: a list is smaller than a map.
     channels: Vec<Membership>,
-    queue: mpsc::Sender<Arc<Arrival>>,
-    overflowed: Arc<AtomicBool>,
+    mailbox: Arc<Mailbox>,
 }
 
 impl Inbox {
-    pub fn new(capacity: usize) -> (Self, mpsc::Receiver<Arc<Arrival>>) {
-        let (queue, rx) = mpsc::channel(capacity);
+    /// An inbox of `capacity` arrivals, and the mailbox to take them from.
+    pub fn new(capacity: usize) -> (Self, Arc<Mailbox>) {
+        let mailbox = Mailbox::new(capacity);
         let inbox = Self {
             channels: Vec::with_capacity(2),
-            queue,
-            overflowed: Arc::default(),
+            mailbox: mailbox.clone(),
         };
-        (inbox, rx)
+        (inbox, mailbox)
     }
 
     pub fn overflowed(&self) -> bool {
-        self.overflowed.load(Ordering::Relaxed)
+        self.mailbox.overflowed()
     }
 
     /// Whether payloads were dropped since the last call.
     pub fn take_overflow(&self) -> bool {
-        self.overflowed.swap(false, Ordering::Relaxed)
+        self.mailbox.take_overflow()
     }
 
     pub fn follows(&self, channel: &str) -> bool {
@@ -47,9 +43,7 @@ impl Inbox {
         if self.follows(&channel) {
             return;
         }
-        let membership = hub
-            .join(channel, self.queue.clone(), self.overflowed.clone())
-            .await;
+        let membership = hub.join(channel, self.mailbox.clone()).await;
         self.channels.push(membership);
     }
 

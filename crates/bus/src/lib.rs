@@ -31,7 +31,7 @@ pub use chats::{ChatRecord, Release, conversation_for};
 pub use connect::Bus;
 pub use error::BusError;
 pub use events::ChatEvent;
-pub use hub::{Arrival, Hub, Membership, Published, Subscription};
+pub use hub::{Arrival, Hub, Mailbox, Membership, Published, Subscription};
 pub use inbox::Inbox;
 pub use keyspace::Keyspace;
 pub use operators::OperatorStatus;

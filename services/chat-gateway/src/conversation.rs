@@ -5,9 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use livehelp_bus::{Arrival, Bus, BusError, Inbox};
+use livehelp_bus::{Bus, BusError, Inbox, Mailbox};
 use livehelp_protocol::{ChatMessage, ConversationId, MessageId, SessionId};
-use tokio::sync::mpsc;
 
 struct Open {
     last: Option<MessageId>,
@@ -26,7 +25,7 @@ pub struct Follows {
 }
 
 impl Follows {
-    pub fn new(queue: usize) -> (Self, mpsc::Receiver<Arc<Arrival>>) {
+    pub fn new(queue: usize) -> (Self, Arc<Mailbox>) {
         let (inbox, arrivals) = Inbox::new(queue);
         let follows = Self {
             inbox,

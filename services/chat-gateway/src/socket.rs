@@ -81,7 +81,7 @@ struct Connection {
 async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
     let heartbeat = Duration::from_secs(ctx.settings.limits.heartbeat_seconds);
     let renew = Duration::from_secs(ctx.settings.limits.presence_seconds);
-    let (follows, mut deliveries) = Follows::new(ctx.settings.limits.client_queue);
+    let (follows, deliveries) = Follows::new(ctx.settings.limits.client_queue);
     let mut generation = ctx.bus.hub().generation();
     let chat = &ctx.settings.chat;
     let limit = RateLimit::new(chat.frames_per_second, chat.frames_burst);
@@ -140,7 +140,7 @@ async fn run(ctx: Arc<Context>, socket: Socket, who: Principal) {
                 Box::pin(c.acknowledge(outcome)).await;
                 continue;
             }
-            Some(arrival) = deliveries.recv() => {
+            arrival = deliveries.recv() => {
                 Box::pin(c.deliver(&arrival)).await;
                 c.catch_up().await;
                 continue;

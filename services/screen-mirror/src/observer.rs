@@ -47,7 +47,7 @@ enum Followup {
 }
 
 pub async fn run(ctx: Arc<Context>, socket: Socket, operator: Operator) {
-    let (inbox, mut arrivals) = Inbox::new(ctx.settings.limits.client_queue);
+    let (inbox, arrivals) = Inbox::new(ctx.settings.limits.client_queue);
     let renew_every = Duration::from_secs(
         ctx.settings
             .limits
@@ -73,7 +73,7 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, operator: Operator) {
     while o.socket.is_open() {
         let event = tokio::select! {
             event = o.socket.recv() => event,
-            Some(arrival) = arrivals.recv() => {
+            arrival = arrivals.recv() => {
                 let text = String::from_utf8_lossy(&arrival.published.payload).into_owned();
                 o.arrived(text).await;
                 if o.inbox.overflowed() {

@@ -38,7 +38,7 @@ struct Stream {
 }
 
 pub async fn run(ctx: Arc<Context>, socket: Socket, user: User) {
-    let (mut inbox, mut arrivals) = Inbox::new(ctx.settings.limits.client_queue);
+    let (mut inbox, arrivals) = Inbox::new(ctx.settings.limits.client_queue);
     inbox
         .follow(ctx.bus.hub(), ctx.bus.mirror_user_channel(&user.session))
         .await;
@@ -56,7 +56,7 @@ pub async fn run(ctx: Arc<Context>, socket: Socket, user: User) {
     while s.socket.is_open() {
         let event = tokio::select! {
             event = s.socket.recv() => event,
-            Some(arrival) = arrivals.recv() => {
+            arrival = arrivals.recv() => {
                 let payload = &arrival.published.payload;
                 s.socket.send_text(String::from_utf8_lossy(payload).into_owned()).await;
                 if inbox.overflowed() {

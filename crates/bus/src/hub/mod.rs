@@ -1,6 +1,6 @@
 //! The process's one pub/sub connection, fanned out in-process to whoever subscribed.
 //!
-//! Each local subscriber gives a bounded queue; the hub puts every payload of the channel
+//! Each local subscriber gives a bounded queue ([`Mailbox`]); the hub puts every payload of the channel
 //! straight into it, and raises the subscriber's flag instead when the queue is full (a
 //! slow consumer: it must resynchronise from storage, or be closed). Nothing is buffered
 //! per channel, so an idle subscriber costs a few words. The Redis channel is subscribed
@@ -11,7 +11,10 @@
 //! the cluster client's connections with sharded channels ([`sharded`]).
 
 mod direct;
+mod mailbox;
 mod sharded;
+
+pub use mailbox::Mailbox;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -21,7 +24,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 
 use crate::pool::sentinel_client;
@@ -75,9 +77,7 @@ pub(super) enum Command {
 /// One local subscriber of a channel.
 struct Subscriber {
     id: u64,
-    queue: mpsc::Sender<Arc<Arrival>>,
-    /// Raised when a payload was dropped because `queue` was full.
-    dropped: Arc<AtomicBool>,
+    mailbox: Arc<Mailbox>,
 }
 
 /// A channel's local subscribers, and whether Redis confirmed the subscription: everyone
@@ -159,8 +159,7 @@ impl Drop for Membership {
 #[derive(Debug)]
 pub struct Subscription {
     membership: Membership,
-    queue: mpsc::Receiver<Arc<Arrival>>,
-    dropped: Arc<AtomicBool>,
+    mailbox: Arc<Mailbox>,
 }
 
 impl Subscription {
@@ -169,16 +168,12 @@ impl Subscription {
     }
 
     /// The next payload. `Err(Lagged)` means payloads were dropped for this subscriber
-    /// (its queue was full): whatever it keeps must be re-read. `Err(Closed)` cannot happen
-    /// while the subscription lives.
+    /// (its queue was full): whatever it keeps must be re-read.
     pub async fn recv(&mut self) -> Result<Published, RecvError> {
-        if self.dropped.swap(false, Ordering::Relaxed) {
+        if self.mailbox.take_overflow() {
             return Err(RecvError::Lagged(1));
         }
-        match self.queue.recv().await {
-            Some(arrival) => Ok(arrival.published.clone()),
-            None => Err(RecvError::Closed),
-        }
+        Ok(self.mailbox.recv().await.published.clone())
     }
 }
 
@@ -257,30 +252,23 @@ impl Hub {
     /// subscription, or at once when the connection is down (it will be subscribed on
     /// reconnect and [`Hub::generation`] bumped).
     pub async fn subscribe(&self, channel: String) -> Subscription {
-        let (tx, queue) = mpsc::channel(SUBSCRIPTION_CAPACITY);
-        let dropped = Arc::new(AtomicBool::new(false));
-        let membership = self.join(channel, tx, dropped.clone()).await;
+        let mailbox = Mailbox::new(SUBSCRIPTION_CAPACITY);
+        let membership = self.join(channel, mailbox.clone()).await;
         Subscription {
             membership,
-            queue,
-            dropped,
+            mailbox,
         }
     }
 
-    /// Puts every payload of `channel` into `queue` from now on, or raises `dropped` when
-    /// `queue` is full. Returns once Redis confirmed the subscription (or at once while the
-    /// connection is down, as [`Hub::subscribe`]).
-    pub async fn join(
-        &self,
-        channel: String,
-        queue: mpsc::Sender<Arc<Arrival>>,
-        dropped: Arc<AtomicBool>,
-    ) -> Membership {
+    /// Puts every payload of `channel` into `mailbox` from now on (which marks itself
+    /// overflowed when full). Returns once Redis confirmed the subscription (or at once
+    /// while the connection is down, as [`Hub::subscribe`]).
+    pub async fn join(&self, channel: String, mailbox: Arc<Mailbox>) -> Membership {
         self.run_here();
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (channel, confirmed) = {
             let mut topics = self.inner.topics.lock().unwrap_or_else(|p| p.into_inner());
-            let subscriber = Subscriber { id, queue, dropped };
+            let subscriber = Subscriber { id, mailbox };
             let existing = topics
                 .get_key_value(channel.as_str())
                 .map(|(k, _)| k.clone());
@@ -341,9 +329,7 @@ impl Inner {
             decoded: OnceLock::new(),
         });
         for s in &topic.subscribers {
-            if let Err(TrySendError::Full(_)) = s.queue.try_send(arrival.clone()) {
-                s.dropped.store(true, Ordering::Relaxed);
-            }
+            s.mailbox.put(arrival.clone());
         }
     }
 
