@@ -2,6 +2,7 @@
 //! users' presence, block. Every change publishes the session id on the monitor channel.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use livehelp_protocol::{
@@ -12,6 +13,38 @@ use crate::{Bus, BusError, ChatEvent};
 
 /// Published on the monitor channel instead of a session id when every row may have changed.
 pub const ALL_SESSIONS: &str = "*";
+
+/// Records a connection of a user. KEYS: the session's connections, the session. ARGV: now
+/// (ms), the connection's member (`user|connection`), its expiry (ms), the user's prefix
+/// (`user|`), the name it brings (empty: none). Returns `{arrived, renamed}`: whether the
+/// user had no other live connection, and whether the session's user name changed. Only a
+/// connection that was not live reads the others and the name; a nameless one never erases
+/// the name a newer one brought.
+static CONNECTED: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local live = redis.call('ZSCORE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+if live then
+  return {0, 0}
+end
+local arrived = 1
+for _, other in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if other ~= ARGV[2] and string.sub(other, 1, #ARGV[4]) == ARGV[4] then
+    arrived = 0
+    break
+  end
+end
+local renamed = 0
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[2], 'user_name') ~= ARGV[5] then
+  redis.call('HSET', KEYS[2], 'user_name', ARGV[5])
+  renamed = 1
+end
+return {arrived, renamed}
+",
+    )
+});
 
 /// Most sessions one monitor listing returns.
 pub const MAX_LISTED_SESSIONS: usize = 5_000;
@@ -184,7 +217,9 @@ impl Bus {
     }
 
     /// Records (or refreshes) one of a user's connections, live until `ttl_ms` from now.
-    /// Returns whether the user was offline before.
+    /// Returns whether the user was offline before. A connection that arrives (or comes
+    /// back after its entry expired) with a name makes it the session's user name; a
+    /// refresh reads nothing else, so it costs the same however many users the session has.
     pub async fn user_connected(
         &self,
         session: &SessionId,
@@ -200,40 +235,28 @@ impl Bus {
             self.keys.live_sessions(),
         );
         let member = format!("{user}|{connection}");
-        let (_, before, _, _, previous_name): ((), Vec<String>, (), (), Option<String>) = self
+        let (arrived, renamed): (bool, bool) = self
             .run(async |c| {
-                redis::pipe()
-                    .zrembyscore(&conns, "-inf", now)
-                    .cmd("ZRANGE")
-                    .arg(&conns)
-                    .arg(0)
-                    .arg(-1)
-                    .zadd(&conns, &member, now + ttl_ms)
-                    .zadd(&live, session.as_str(), now)
-                    .hget(&key, "user_name")
-                    .query_async(c)
-                    .await
+                let outcome = CONNECTED
+                    .key(&conns)
+                    .key(&key)
+                    .arg(now)
+                    .arg(&member)
+                    .arg(now + ttl_ms)
+                    .arg(format!("{user}|"))
+                    .arg(user_name.unwrap_or_default())
+                    .invoke_async(c)
+                    .await?;
+                redis::cmd("ZADD")
+                    .arg(&live)
+                    .arg(now)
+                    .arg(session.as_str())
+                    .query_async::<()>(c)
+                    .await?;
+                Ok(outcome)
             })
             .await?;
-        // A connection without a name (an older tab, before the user gave it) never erases
-        // the name a newer one brought.
-        let renamed = user_name
-            .filter(|n| !n.is_empty() && previous_name.as_deref() != Some(*n))
-            .map(str::to_owned);
-        if let Some(name) = &renamed {
-            self.run(async |c| {
-                redis::cmd("HSET")
-                    .arg(&key)
-                    .arg("user_name")
-                    .arg(name)
-                    .query_async::<i64>(c)
-                    .await
-            })
-            .await?;
-        }
-        let prefix = format!("{user}|");
-        let arrived = !before.iter().any(|m| m.starts_with(&prefix));
-        if arrived || renamed.is_some() {
+        if arrived || renamed {
             self.publish_chat_event(&ChatEvent::Changed {
                 session: session.clone(),
             })

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use livehelp_bus::Bus;
+use livehelp_bus::{Bus, ChatEvent, ChatPayload, decode_published};
 use livehelp_protocol::{ConversationId, PartnerRole, SessionId, StatusPatch, UserId};
 use livehelp_settings::Settings;
 use livehelp_testkit::{Identities, RedisServer, WsClient, test_settings};
@@ -384,6 +384,52 @@ async fn a_name_given_later_shows_at_once_and_nameless_tabs_do_not_erase_it() {
         .user_connected(&s, &u, "conn-1", None, 60_000)
         .await
         .expect("renewal");
+    let record = m.bus.session_record(&s).await.expect("record");
+    assert_eq!(record.user_name.as_deref(), Some("Ada"));
+}
+
+#[actix_web::test]
+async fn renewing_presence_in_a_session_of_two_named_users_changes_nothing() {
+    let m = Monitors::start(1, |_| {}).await;
+    let s = SessionId::parse("p1").expect("id");
+    let (ada, bob) = (
+        UserId::parse("ada").expect("id"),
+        UserId::parse("bob").expect("id"),
+    );
+    let arrive = async |user: &UserId, connection: &str, name: &str| {
+        m.bus
+            .user_connected(&s, user, connection, Some(name), 60_000)
+            .await
+            .expect("presence")
+    };
+    assert!(arrive(&ada, "conn-a", "Ada").await, "Ada arrives");
+    assert!(arrive(&bob, "conn-b", "Bob").await, "Bob arrives");
+    let mut events = m.bus.hub().subscribe(m.bus.chat_channel(&s)).await;
+
+    // Each renews twice, in turns: nobody arrives, the name stays the newest arrival's, and
+    // nothing is published (the first payload is the marker published after the renewals).
+    for _ in 0..2 {
+        assert!(!arrive(&ada, "conn-a", "Ada").await);
+        assert!(!arrive(&bob, "conn-b", "Bob").await);
+    }
+    let record = m.bus.session_record(&s).await.expect("record");
+    assert_eq!(record.user_name.as_deref(), Some("Bob"));
+    assert_eq!(record.users_online, [ada.clone(), bob]);
+    m.bus
+        .publish_chat_event(&ChatEvent::Blocked { session: s.clone() })
+        .await
+        .expect("marker");
+    let first = events.recv().await.expect("payload");
+    assert!(
+        matches!(
+            decode_published(&first.payload),
+            Ok(ChatPayload::Event(ChatEvent::Blocked { .. }))
+        ),
+        "renewals published nothing"
+    );
+
+    // A second tab of Ada's arrives with her name: the session is hers again.
+    assert!(!arrive(&ada, "conn-a2", "Ada").await, "Ada was online");
     let record = m.bus.session_record(&s).await.expect("record");
     assert_eq!(record.user_name.as_deref(), Some("Ada"));
 }
