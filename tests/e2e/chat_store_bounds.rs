@@ -29,21 +29,14 @@ async fn send(bus: &Bus, conversation: &ConversationId, n: usize) -> (MessageId,
     (stored.id, stored.duplicate)
 }
 
-async fn hlen(conn: &mut MultiplexedConnection, key: &str) -> usize {
-    redis::cmd("HLEN")
+/// A command on one key that answers a number: `HLEN`, or `TTL` (in seconds: -1 without
+/// an expiry, -2 when the key does not exist).
+async fn count(conn: &mut MultiplexedConnection, command: &str, key: &str) -> i64 {
+    redis::cmd(command)
         .arg(key)
         .query_async(conn)
         .await
-        .expect("HLEN")
-}
-
-/// The key's time to live in seconds: -1 without an expiry, -2 when it does not exist.
-async fn ttl(conn: &mut MultiplexedConnection, key: &str) -> i64 {
-    redis::cmd("TTL")
-        .arg(key)
-        .query_async(conn)
-        .await
-        .expect("TTL")
+        .unwrap_or_else(|e| panic!("{command} {key}: {e}"))
 }
 
 async fn connect(redis: &RedisServer) -> MultiplexedConnection {
@@ -78,7 +71,10 @@ async fn the_client_id_index_stays_bounded_and_recent_retries_are_still_recognis
         keys.chat_cmids(&conversation),
         keys.chat_cmids_old(&conversation),
     );
-    let (current, previous) = (hlen(&mut conn, &index).await, hlen(&mut conn, &old).await);
+    let (current, previous) = (
+        count(&mut conn, "HLEN", &index).await as usize,
+        count(&mut conn, "HLEN", &old).await as usize,
+    );
     let full = CMIDS_PER_INDEX..CMIDS_PER_INDEX + UPKEEP_EVERY as usize;
     assert!(
         full.contains(&previous),
@@ -89,7 +85,7 @@ async fn the_client_id_index_stays_bounded_and_recent_retries_are_still_recognis
         "the current index holds the sends since the last one filled: {current} ids"
     );
     for key in [&stream, &index, &old] {
-        assert!(ttl(&mut conn, key).await > 0, "{key} expires");
+        assert!(count(&mut conn, "TTL", key).await > 0, "{key} expires");
     }
 
     // Retries of the newest send, of the last one before the index was replaced and of the
@@ -132,7 +128,10 @@ async fn a_conversation_whose_keys_are_gone_gets_them_back_with_an_expiry() {
     let (id, duplicate) = send(&bus, &conversation, 1).await;
     assert!(!duplicate);
     for key in [&stream, &index] {
-        assert!(ttl(&mut conn, key).await > 0, "{key} is back, and expires");
+        assert!(
+            count(&mut conn, "TTL", key).await > 0,
+            "{key} is back, and expires"
+        );
     }
     let stored = bus.all_messages(&conversation).await.expect("history");
     let stored: Vec<MessageId> = stored.iter().map(|(m, _)| m.id).collect();

@@ -475,7 +475,8 @@ impl Connection {
         }
         while self.sends.len() > 0 {
             let outcome = self.sends.next_stored().await;
-            let this_one = outcome.0.cmid == message.cmid;
+            let this_one =
+                outcome.0.cmid == message.cmid && outcome.0.conversation == message.conversation;
             Box::pin(self.acknowledge(outcome)).await;
             if this_one {
                 return;
