@@ -1,17 +1,14 @@
 //! livehelp side by side with its peers (issue 8). Started by `bench/run`, which installs
 //! and builds what this needs; run it directly only with everything in place.
 //!
-//! ```text
-//! compare [--quick] [--systems livehelp,bare-relay,sockudo,soketi,socket.io]
-//!         [--scenarios redis,chat,saturation,idle,fanout,voice,mirror] [--runs N] [--rates 1000,5000]
-//!         [--pairs N] [--idle N] [--client-threads N] [--no-docs]
-//! ```
+//! Usage: see `USAGE` (`compare --help` prints it).
 //!
 //! Each system runs alone: its own Redis and two server processes on loopback, started
 //! before its scenarios and stopped after them. Figures go to stderr as they come, then to
 //! `bench/results/<time>.json` (and `latest.json`) and the "Side by side" section of
 //! `docs/benchmarks.md`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -37,17 +34,49 @@ struct Options {
     client_threads: usize,
 }
 
-fn options() -> anyhow::Result<Options> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
+const USAGE: &str = "compare [--quick] [--systems livehelp,bare-relay,sockudo,soketi,socket.io]
+        [--scenarios redis,chat,saturation,idle,fanout,voice,mirror] [--runs N] [--rates 1000,5000]
+        [--pairs N] [--idle N] [--client-threads N] [--no-docs]";
+
+const SCENARIOS: [&str; 7] = [
+    "redis",
+    "chat",
+    "saturation",
+    "idle",
+    "fanout",
+    "voice",
+    "mirror",
+];
+
+/// The command line, or `None` when it asks for the usage. Any flag or name it does not
+/// know is an error, so a typo never starts the full run.
+fn options() -> anyhow::Result<Option<Options>> {
+    let mut flags = std::collections::BTreeMap::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--quick" | "--no-docs" => {
+                flags.insert(arg, String::new());
+            }
+            "--systems" | "--scenarios" | "--runs" | "--rates" | "--pairs" | "--idle"
+            | "--client-threads" => {
+                let value = args
+                    .next()
+                    .with_context(|| format!("{arg} needs a value"))?;
+                flags.insert(arg, value);
+            }
+            _ => anyhow::bail!("unknown argument {arg:?}; usage:\n{USAGE}"),
+        }
+    }
+    let quick = flags.contains_key("--quick");
+    let list = |name: &str| flags.get(name).map(|v| v.split(',').collect::<Vec<_>>());
+    let number = |name: &str, default: usize| -> anyhow::Result<usize> {
+        flags.get(name).map_or(Ok(default), |v| {
+            v.parse()
+                .with_context(|| format!("{name} {v:?} is not a count"))
+        })
     };
-    let list =
-        |name: &str| value(name).map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>());
     let systems = match list("--systems") {
         Some(names) => names
             .iter()
@@ -55,36 +84,32 @@ fn options() -> anyhow::Result<Options> {
             .collect::<anyhow::Result<_>>()?,
         None => Kind::ALL.to_vec(),
     };
-    let scenarios = list("--scenarios").unwrap_or_else(|| {
-        [
-            "redis",
-            "chat",
-            "saturation",
-            "idle",
-            "fanout",
-            "voice",
-            "mirror",
-        ]
-        .map(str::to_owned)
-        .to_vec()
-    });
+    let scenarios = list("--scenarios").unwrap_or(SCENARIOS.to_vec());
+    if let Some(unknown) = scenarios.iter().find(|s| !SCENARIOS.contains(s)) {
+        anyhow::bail!(
+            "unknown scenario {unknown}; scenarios: {}",
+            SCENARIOS.join(",")
+        );
+    }
     let rates = match list("--rates") {
-        Some(r) => r.iter().map(|s| s.parse()).collect::<Result<_, _>>()?,
+        Some(r) => r
+            .iter()
+            .map(|s| {
+                s.parse()
+                    .with_context(|| format!("rate {s:?} is not a number"))
+            })
+            .collect::<anyhow::Result<_>>()?,
         None if quick => vec![1_000, 5_000, 10_000],
         None => vec![1_000, 5_000, 10_000, 20_000, 30_000],
     };
-    let runs = value("--runs").map_or(Ok(if quick { 1 } else { 3 }), |v| v.parse())?;
-    let idle = value("--idle").map_or(Ok(if quick { 500 } else { 5_000 }), |v| v.parse())?;
-    let client_threads = value("--client-threads").map_or(Ok(1), |v| v.parse())?;
-    let pairs = value("--pairs").map_or(Ok(200), |v| v.parse())?;
-    Ok(Options {
+    Ok(Some(Options {
         quick,
         systems,
-        scenarios,
-        runs,
+        scenarios: scenarios.into_iter().map(str::to_owned).collect(),
+        runs: number("--runs", if quick { 1 } else { 3 })?,
         rates,
-        pairs,
-        idle,
+        pairs: number("--pairs", 200)?,
+        idle: number("--idle", if quick { 500 } else { 5_000 })?,
         fan_out: if quick {
             vec![100]
         } else {
@@ -95,9 +120,9 @@ fn options() -> anyhow::Result<Options> {
             measure: Duration::from_secs(if quick { 3 } else { 6 }),
             drain: Duration::from_secs(if quick { 2 } else { 5 }),
         },
-        docs: !args.iter().any(|a| a == "--no-docs"),
-        client_threads,
-    })
+        docs: !flags.contains_key("--no-docs"),
+        client_threads: number("--client-threads", 1)?,
+    }))
 }
 
 fn sh(cmd: &str, args: &[&str]) -> String {
@@ -219,7 +244,10 @@ fn redis_publish(quick: bool) -> anyhow::Result<Vec<(String, f64)>> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let opts = options()?;
+    let Some(opts) = options()? else {
+        writeln!(std::io::stdout().lock(), "{USAGE}")?;
+        return Ok(());
+    };
     let repo = std::env::var("LIVEHELP_REPO")
         .map(PathBuf::from)
         .unwrap_or_else(|_| livehelp_testkit::repo_root());
