@@ -2,7 +2,7 @@
 //! stays bounded however long the conversation runs, and still recognises retries of recent
 //! sends, including those made just before the index last filled; its keys always expire.
 
-use livehelp_bus::{Bus, CMIDS_PER_INDEX, UPKEEP_EVERY};
+use livehelp_bus::{Bus, CMIDS_HASHED_FROM, CMIDS_MARKER_FIELD, CMIDS_PER_INDEX, UPKEEP_EVERY};
 use livehelp_protocol::{
     ClientMessageId, ConversationId, MessageId, MessageText, Sender, SenderKind, SessionId, UserId,
 };
@@ -39,6 +39,27 @@ async fn count(conn: &mut MultiplexedConnection, command: &str, key: &str) -> i6
         .unwrap_or_else(|e| panic!("{command} {key}: {e}"))
 }
 
+/// The client ids an index holds: its fields but the one that keeps it a hash table.
+async fn ids_held(conn: &mut MultiplexedConnection, index: &str) -> usize {
+    let marked: bool = redis::cmd("HEXISTS")
+        .arg(index)
+        .arg(CMIDS_MARKER_FIELD)
+        .query_async(conn)
+        .await
+        .expect("HEXISTS");
+    count(conn, "HLEN", index).await as usize - usize::from(marked)
+}
+
+/// How Redis holds a key (`OBJECT ENCODING`): `listpack` or `hashtable` for a hash.
+async fn encoding(conn: &mut MultiplexedConnection, key: &str) -> String {
+    redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .expect("OBJECT ENCODING")
+}
+
 async fn connect(redis: &RedisServer) -> MultiplexedConnection {
     redis::Client::open(redis.url())
         .expect("client")
@@ -72,10 +93,10 @@ async fn the_client_id_index_stays_bounded_and_recent_retries_are_still_recognis
         keys.chat_cmids_old(&conversation),
     );
     let (current, previous) = (
-        count(&mut conn, "HLEN", &index).await as usize,
-        count(&mut conn, "HLEN", &old).await as usize,
+        ids_held(&mut conn, &index).await,
+        ids_held(&mut conn, &old).await,
     );
-    let full = CMIDS_PER_INDEX..CMIDS_PER_INDEX + UPKEEP_EVERY as usize;
+    let full = CMIDS_PER_INDEX - 1..CMIDS_PER_INDEX + UPKEEP_EVERY as usize;
     assert!(
         full.contains(&previous),
         "the previous index is one full index: {previous} ids"
@@ -136,4 +157,42 @@ async fn a_conversation_whose_keys_are_gone_gets_them_back_with_an_expiry() {
     let stored = bus.all_messages(&conversation).await.expect("history");
     let stored: Vec<MessageId> = stored.iter().map(|(m, _)| m.id).collect();
     assert_eq!(stored, [id]);
+}
+
+#[tokio::test]
+async fn a_long_conversations_index_is_a_hash_table_and_a_short_ones_stays_packed() {
+    let redis = RedisServer::start().expect("redis");
+    let bus = test_bus(&test_settings(&redis.url(), None));
+    let mut conn = connect(&redis).await;
+    let keys = bus.keys();
+    let short = ConversationId::group(SessionId::parse("short").expect("id"));
+    let long = ConversationId::group(SessionId::parse("long").expect("id"));
+
+    // Past the threshold by one upkeep's worth of sends, and well under Redis's own limit
+    // for packed hashes (512 fields by default), where only the marker makes a hash table.
+    let sends = CMIDS_HASHED_FROM + UPKEEP_EVERY as usize + 1;
+    assert!(sends < 512);
+    let mut first = None;
+    for n in 0..sends {
+        let (id, _) = send(&bus, &long, n).await;
+        first.get_or_insert(id);
+    }
+    for n in 0..CMIDS_HASHED_FROM / 2 {
+        send(&bus, &short, n).await;
+    }
+
+    let (long_index, short_index) = (keys.chat_cmids(&long), keys.chat_cmids(&short));
+    assert_eq!(encoding(&mut conn, &long_index).await, "hashtable");
+    assert_eq!(ids_held(&mut conn, &long_index).await, sends);
+    assert_eq!(encoding(&mut conn, &short_index).await, "listpack");
+    assert_eq!(
+        ids_held(&mut conn, &short_index).await,
+        CMIDS_HASHED_FROM / 2
+    );
+
+    // The marker is no client id: the first send's retry is still recognised, and the
+    // history holds the messages only.
+    assert_eq!(send(&bus, &long, 0).await, (first.expect("sent"), true));
+    let history = bus.all_messages(&long).await.expect("history");
+    assert_eq!(history.len(), sends);
 }

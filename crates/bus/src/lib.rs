@@ -25,7 +25,8 @@ mod voice;
 
 pub use audit::AuditEntry;
 pub use chat_store::{
-    CMIDS_PER_INDEX, ChatPayload, HISTORY_PAGE, PendingStore, Stored, decode_published,
+    CMIDS_HASHED_FROM, CMIDS_MARKER_FIELD, CMIDS_PER_INDEX, ChatPayload, HISTORY_PAGE,
+    PendingStore, Stored, decode_published,
 };
 pub use chats::{ChatRecord, Release, conversation_for};
 pub use connect::Bus;
