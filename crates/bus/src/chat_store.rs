@@ -26,11 +26,11 @@ use crate::{Bus, BusError, ChatEvent, Topology};
 /// that holds it), so that a `WAIT` after it covers the original write too.
 ///
 /// A message's fourth argument, `1`, makes it keep its conversation up ([`crate::upkeep`]):
-/// it refreshes the expiry of the stream and of the index, and (unless a duplicate) an index that holds
-/// `ARGV[4]` client ids or more first replaces the previous one, so a conversation's
-/// indexes stay bounded however long it runs; the index it replaces is unlinked first, so
-/// that Redis frees its ids in the background rather than in RENAME, while every other
-/// client waits. The index the message then starts gets its expiry at once. An index that
+/// it refreshes the expiry of the stream and of the index, and (unless a duplicate) an
+/// index that holds `ARGV[4]` client ids or more first replaces the previous one, so a
+/// conversation's indexes stay bounded however long it runs; the index it replaces is
+/// unlinked first, so that Redis frees its ids in the background rather than in RENAME,
+/// while every other client waits. The index the message then starts gets its expiry at once. An index that
 /// holds [`CMIDS_HASHED_FROM`] ids or more gets the [`CMIDS_MARKER_FIELD`], whose long value
 /// makes Redis keep the index a hash table: Redis packs a hash whose values are all short
 /// (up to `hash-max-listpack-value`, 64 bytes by default) into one list of up to
