@@ -21,9 +21,12 @@ use crate::{Bus, BusError, ChatEvent, Topology};
 /// the current or the previous client id index), then publishes `m <id> <body>` on its
 /// session's channel (with `ARGV[3]`: PUBLISH, or SPUBLISH on a cluster). Takes any number
 /// of messages, three keys and four arguments each (after the seven shared arguments), so
-/// that a busy process stores many in one call ([`crate::store_batches`]); returns
-/// `{id, duplicate}` for each, in order. A duplicate still writes (the expiry of the index
-/// that holds it), so that a `WAIT` after it covers the original write too.
+/// that a busy process stores many in one call ([`crate::store_batches`]); answers one
+/// string, each message's outcome in order, space-separated: `n<id>` for a new message,
+/// `d<id>` for a duplicate (one value to parse, however many messages: a process parses
+/// every reply, and a nested reply of three values per message cost more than the message's
+/// own share of the rest). A duplicate still writes (the expiry of the index that holds
+/// it), so that a `WAIT` after it covers the original write too.
 ///
 /// A message's fourth argument, `1`, makes it keep its conversation up ([`crate::upkeep`]):
 /// it refreshes the expiry of the stream and of the index, and (unless a duplicate) an
@@ -61,7 +64,7 @@ for m = 0, #KEYS / 3 - 1 do
       redis.call('EXPIRE', stream, retention)
       redis.call('EXPIRE', index, retention)
     end
-    replies[m + 1] = {existing, 1}
+    replies[m + 1] = 'd' .. existing
   else
     local id
     if not upkeep then
@@ -84,10 +87,10 @@ for m = 0, #KEYS / 3 - 1 do
       redis.call('EXPIRE', index, retention)
     end
     redis.call(publish, channel, 'm ' .. id .. ' ' .. body)
-    replies[m + 1] = {id, 0}
+    replies[m + 1] = 'n' .. id
   end
 end
-return replies
+return table.concat(replies, ' ')
 ",
     )
 });
@@ -191,8 +194,29 @@ impl Prepared {
     }
 }
 
-/// What the store script answers for one message: its id, and 1 for a duplicate.
-pub(crate) type Outcome = (String, i64);
+/// The store script's answer for `count` messages, in order.
+fn outcomes(reply: &str, count: usize) -> Result<Vec<Stored>, BusError> {
+    let corrupt = || BusError::Corrupt(format!("store script answered {reply:?}"));
+    let outcomes = reply
+        .split(' ')
+        .map(|outcome| {
+            let duplicate = match outcome.as_bytes().first() {
+                Some(b'n') => false,
+                Some(b'd') => true,
+                _ => return Err(corrupt()),
+            };
+            let id = outcome[1..].parse().map_err(|_| corrupt())?;
+            Ok(Stored { id, duplicate })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if outcomes.len() != count {
+        return Err(BusError::Corrupt(format!(
+            "the store script answered {} outcomes for {count} messages",
+            outcomes.len()
+        )));
+    }
+    Ok(outcomes)
+}
 
 /// The store script's invocation for `messages`, in order.
 fn invocation(bus: &Bus, messages: &[&Prepared]) -> redis::ScriptInvocation<'static> {
@@ -219,7 +243,7 @@ fn invocation(bus: &Bus, messages: &[&Prepared]) -> redis::ScriptInvocation<'sta
 }
 
 /// One call's result for each of its `count` messages: a failure is every message's.
-fn spread(call: Result<Vec<Outcome>, BusError>, count: usize) -> Vec<Result<Outcome, BusError>> {
+fn spread(call: Result<Vec<Stored>, BusError>, count: usize) -> Vec<Result<Stored, BusError>> {
     match call {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
         Err(e) => {
@@ -235,7 +259,7 @@ fn spread(call: Result<Vec<Outcome>, BusError>, count: usize) -> Vec<Result<Outc
 /// is stored (and, with [`Bus::acknowledging_after`], held by that many replicas).
 #[derive(Debug)]
 pub struct PendingStore {
-    outcome: oneshot::Receiver<Result<Outcome, BusError>>,
+    outcome: oneshot::Receiver<Result<Stored, BusError>>,
     timeout: std::time::Duration,
 }
 
@@ -246,11 +270,7 @@ impl Future for PendingStore {
         let timeout = self.timeout;
         let answer = std::task::ready!(Pin::new(&mut self.outcome).poll(cx));
         // No answer: the storing task ended with the runtime it ran on.
-        let (id, duplicate) = answer.unwrap_or(Err(BusError::Timeout(timeout)))?;
-        Poll::Ready(Ok(Stored {
-            id: id.parse().map_err(|e| BusError::Corrupt(format!("{e}")))?,
-            duplicate: duplicate == 1,
-        }))
+        Poll::Ready(answer.unwrap_or(Err(BusError::Timeout(timeout))))
     }
 }
 
@@ -303,7 +323,7 @@ impl Bus {
     pub(crate) async fn store_batch(
         &self,
         messages: &[&Prepared],
-    ) -> Vec<Result<Outcome, BusError>> {
+    ) -> Vec<Result<Stored, BusError>> {
         if !matches!(self.topology(), Topology::Cluster { .. }) {
             return spread(self.store_call(messages).await, messages.len());
         }
@@ -321,7 +341,7 @@ impl Bus {
             let group: Vec<&Prepared> = members.iter().map(|&i| messages[i]).collect();
             async move { spread(self.store_call(&group).await, group.len()) }
         });
-        let mut outcomes: Vec<(usize, Result<Outcome, BusError>)> = sessions
+        let mut outcomes: Vec<(usize, Result<Stored, BusError>)> = sessions
             .iter()
             .zip(join_all(calls).await)
             .flat_map(|((_, members), results)| members.iter().copied().zip(results))
@@ -334,23 +354,23 @@ impl Bus {
     /// batches outstanding together are stored in the order they were made). With
     /// [`Bus::acknowledging_after`], on a connection of its own, followed by `WAIT` (which
     /// blocks its connection and covers the writes made on it): one batch at a time then.
-    async fn store_call(&self, messages: &[&Prepared]) -> Result<Vec<Outcome>, BusError> {
+    async fn store_call(&self, messages: &[&Prepared]) -> Result<Vec<Stored>, BusError> {
         metrics::counter!("livehelp_chat_store_calls").increment(1);
-        let outcomes: Vec<Outcome> = if self.ack_replicas == 0 {
+        let reply: String = if self.ack_replicas == 0 {
             self.run_in_order(async |c| invocation(self, messages).invoke_async(c).await)
                 .await?
         } else {
             let wanted = self.ack_replicas;
             let wait_ms = (self.timeout.as_millis() / 2).max(1) as u64;
-            let (outcomes, replicas): (Vec<Outcome>, u32) = self
+            let (reply, replicas): (String, u32) = self
                 .run_alone(async |c| {
-                    let outcomes = invocation(self, messages).invoke_async(c).await?;
+                    let reply = invocation(self, messages).invoke_async(c).await?;
                     let replicas = redis::cmd("WAIT")
                         .arg(wanted)
                         .arg(wait_ms)
                         .query_async(c)
                         .await?;
-                    Ok((outcomes, replicas))
+                    Ok((reply, replicas))
                 })
                 .await?;
             if replicas < wanted {
@@ -360,16 +380,9 @@ impl Bus {
                     got: replicas,
                 });
             }
-            outcomes
+            reply
         };
-        if outcomes.len() != messages.len() {
-            return Err(BusError::Corrupt(format!(
-                "the store script answered {} outcomes for {} messages",
-                outcomes.len(),
-                messages.len()
-            )));
-        }
-        Ok(outcomes)
+        outcomes(&reply, messages.len())
     }
 
     /// Up to [`HISTORY_PAGE`] stored messages after `after` (from the start when `None`),
@@ -451,5 +464,38 @@ impl Bus {
                 .await
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_scripts_answer_gives_each_message_its_id_and_whether_it_is_a_duplicate() {
+        let stored = outcomes("n1700000000000-0 d1699999999999-3", 2).expect("two outcomes");
+        let ids: Vec<String> = stored.iter().map(|s| s.id.to_string()).collect();
+        assert_eq!(ids, ["1700000000000-0", "1699999999999-3"]);
+        assert_eq!(
+            stored.iter().map(|s| s.duplicate).collect::<Vec<_>>(),
+            [false, true]
+        );
+    }
+
+    #[test]
+    fn an_answer_that_does_not_fit_the_batch_is_corrupt() {
+        for (reply, count) in [
+            ("n1-0", 2),
+            ("n1-0 n2-0", 1),
+            ("x1-0", 1),
+            ("n", 1),
+            ("nnot-an-id", 1),
+            ("", 1),
+        ] {
+            assert!(
+                matches!(outcomes(reply, count), Err(BusError::Corrupt(_))),
+                "{reply:?} for {count}"
+            );
+        }
     }
 }

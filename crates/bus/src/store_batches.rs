@@ -17,7 +17,7 @@ use futures_util::stream::FuturesOrdered;
 use tokio::sync::mpsc::error::SendError;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::chat_store::{Outcome, Prepared};
+use crate::chat_store::{Prepared, Stored};
 use crate::upkeep::Upkeep;
 use crate::{Bus, BusError};
 
@@ -28,7 +28,7 @@ const IN_FLIGHT: usize = 8;
 
 struct Request {
     message: Prepared,
-    reply: oneshot::Sender<Result<Outcome, BusError>>,
+    reply: oneshot::Sender<Result<Stored, BusError>>,
 }
 
 /// The queue of messages to store, and the task that stores them.
@@ -46,7 +46,7 @@ impl StoreBatches {
         &self,
         bus: &Bus,
         message: Prepared,
-    ) -> oneshot::Receiver<Result<Outcome, BusError>> {
+    ) -> oneshot::Receiver<Result<Stored, BusError>> {
         let (reply, outcome) = oneshot::channel();
         let request = Request { message, reply };
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
