@@ -20,7 +20,7 @@ use crate::{Bus, BusError, ChatEvent, Topology};
 /// Stores messages, each unless the same sender already stored its client message id (in
 /// the current or the previous client id index), then publishes `m <id> <body>` on its
 /// session's channel (with `ARGV[3]`: PUBLISH, or SPUBLISH on a cluster). Takes any number
-/// of messages, three keys and four arguments each (after the seven shared arguments), so
+/// of messages, three keys and five arguments each (after the seven shared arguments), so
 /// that a busy process stores many in one call ([`crate::store_batches`]); answers one
 /// string, each message's outcome in order, space-separated: `n<id>` for a new message,
 /// `d<id>` for a duplicate (one value to parse, however many messages: a process parses
@@ -28,15 +28,20 @@ use crate::{Bus, BusError, ChatEvent, Topology};
 /// own share of the rest). A duplicate still writes (the expiry of the index that holds
 /// it), so that a `WAIT` after it covers the original write too.
 ///
-/// A message's fourth argument, `1`, makes it keep its conversation up ([`crate::upkeep`]):
-/// it refreshes the expiry of the stream and of the index, and (unless a duplicate) an
-/// index that holds `ARGV[4]` client ids or more first replaces the previous one, so a
-/// conversation's indexes stay bounded however long it runs; the index it replaces is
-/// unlinked first, so that Redis frees its ids in the background rather than in RENAME,
-/// while every other client waits. The index the message then starts gets its expiry at once. An index that
-/// holds [`CMIDS_HASHED_FROM`] ids or more gets the [`CMIDS_MARKER_FIELD`], whose long value
-/// makes Redis keep the index a hash table: Redis packs a hash whose values are all short
-/// (up to `hash-max-listpack-value`, 64 bytes by default) into one list of up to
+/// A message's keys are its conversation's stream, client id index and previous index; its
+/// arguments its client id field, its body, its sender's profile (empty for none), its
+/// channel, and `1` when it keeps its conversation up. The body and the profile are the
+/// stream entry's fields `m` and `p`; only the body is published ([`crate::chat_payload`]).
+///
+/// A message that keeps its conversation up ([`crate::upkeep`]) refreshes the expiry of the
+/// stream and of the index, and (unless a duplicate) an index that holds `ARGV[4]` client
+/// ids or more first replaces the previous one, so a conversation's indexes stay bounded
+/// however long it runs; the index it replaces is unlinked first, so that Redis frees its
+/// ids in the background rather than in RENAME, while every other client waits. The index
+/// the message then starts gets its expiry at once. An index that holds
+/// [`CMIDS_HASHED_FROM`] ids or more gets the [`CMIDS_MARKER_FIELD`], whose long value makes
+/// Redis keep the index a hash table: Redis packs a hash whose values are all short (up to
+/// `hash-max-listpack-value`, 64 bytes by default) into one list of up to
 /// `hash-max-listpack-entries` fields (512 by default in Redis 7), which every `HGET` and
 /// `HSET` scans from the start, a quarter of Redis's time per message at 20,000/s; a short
 /// conversation's index stays packed (smaller). Any other message does not create the
@@ -47,11 +52,22 @@ static STORE_AND_PUBLISH: LazyLock<redis::Script> = LazyLock::new(|| {
         r"
 local maxlen, retention, publish, per_index = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local hashed_from, marker, marked = tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local function append(stream, create, body, profile)
+  if create and profile == '' then
+    return redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'm', body)
+  elseif create then
+    return redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'm', body, 'p', profile)
+  elseif profile == '' then
+    return redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', '~', maxlen, '*', 'm', body)
+  end
+  return redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', '~', maxlen, '*',
+    'm', body, 'p', profile)
+end
 local replies = {}
 for m = 0, #KEYS / 3 - 1 do
   local stream, index, old = KEYS[m * 3 + 1], KEYS[m * 3 + 2], KEYS[m * 3 + 3]
-  local field, body, channel = ARGV[m * 4 + 8], ARGV[m * 4 + 9], ARGV[m * 4 + 10]
-  local upkeep = ARGV[m * 4 + 11] == '1'
+  local field, body, profile = ARGV[m * 5 + 8], ARGV[m * 5 + 9], ARGV[m * 5 + 10]
+  local channel, upkeep = ARGV[m * 5 + 11], ARGV[m * 5 + 12] == '1'
   local existing = redis.call('HGET', index, field)
   local holder = index
   if not existing then
@@ -68,7 +84,7 @@ for m = 0, #KEYS / 3 - 1 do
   else
     local id
     if not upkeep then
-      id = redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', '~', maxlen, '*', 'm', body)
+      id = append(stream, false, body, profile)
       upkeep = not id
     end
     if upkeep then
@@ -79,7 +95,7 @@ for m = 0, #KEYS / 3 - 1 do
       elseif held >= hashed_from then
         redis.call('HSETNX', index, marker, marked)
       end
-      id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'm', body)
+      id = append(stream, true, body, profile)
       redis.call('EXPIRE', stream, retention)
     end
     redis.call('HSET', index, field, id)
@@ -113,20 +129,23 @@ pub(crate) const RETENTION_SECONDS: u64 = 30 * 24 * 3600;
 /// Most messages returned by one history read.
 pub const HISTORY_PAGE: usize = 500;
 
-/// A message as stored and published, without the id Redis gives it.
+/// A message as the stream holds it and its channel publishes it, without the id Redis
+/// gives it: the message as every participant receives it ([`crate::chat_payload`]). The
+/// sender's profile is stored beside it (field `p`); entries stored before 2026-12-04 hold
+/// it inside, so it is read from there too, and never written there.
 #[derive(Serialize, Deserialize)]
-struct Body {
-    conversation: ConversationId,
-    cmid: ClientMessageId,
-    from: Sender,
-    text: String,
-    at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    profile: Option<Profile>,
+pub(crate) struct Body {
+    pub(crate) conversation: ConversationId,
+    pub(crate) cmid: ClientMessageId,
+    pub(crate) from: Sender,
+    pub(crate) text: String,
+    pub(crate) at: String,
+    #[serde(default, skip_serializing)]
+    pub(crate) profile: Option<Profile>,
 }
 
 impl Body {
-    fn split(self, id: MessageId) -> (ChatMessage, Option<Profile>) {
+    pub(crate) fn split(self, id: MessageId) -> (ChatMessage, Option<Profile>) {
         let message = ChatMessage {
             conversation: self.conversation,
             id,
@@ -139,34 +158,21 @@ impl Body {
     }
 }
 
-/// Something published on a session's chat channel.
-#[derive(Debug)]
-pub enum ChatPayload {
-    Message(ChatMessage),
-    Event(ChatEvent),
-}
-
-/// Parses a payload of a session's chat channel.
-pub fn decode_published(payload: &[u8]) -> Result<ChatPayload, BusError> {
-    let text = std::str::from_utf8(payload).map_err(|e| BusError::Corrupt(e.to_string()))?;
-    if let Some(rest) = text.strip_prefix("m ") {
-        let (id, body) = rest
-            .split_once(' ')
-            .ok_or_else(|| BusError::Corrupt("published message without id".into()))?;
-        return Ok(ChatPayload::Message(decode(id, body)?.0));
-    }
-    if let Some(event) = text.strip_prefix("e ") {
-        return serde_json::from_str(event)
-            .map(ChatPayload::Event)
-            .map_err(|e| BusError::Corrupt(e.to_string()));
-    }
-    Err(BusError::Corrupt("unknown chat payload".into()))
-}
-
-fn decode(id: &str, body: &str) -> Result<(ChatMessage, Option<Profile>), BusError> {
+/// A stream entry's message and its sender's profile (beside the body, or inside it).
+fn decode(
+    id: &str,
+    body: &str,
+    profile: Option<&str>,
+) -> Result<(ChatMessage, Option<Profile>), BusError> {
+    let corrupt = |e: serde_json::Error| BusError::Corrupt(e.to_string());
     let id: MessageId = id.parse().map_err(|e| BusError::Corrupt(format!("{e}")))?;
-    let body: Body = serde_json::from_str(body).map_err(|e| BusError::Corrupt(e.to_string()))?;
-    Ok(body.split(id))
+    let body: Body = serde_json::from_str(body).map_err(corrupt)?;
+    let (message, inside) = body.split(id);
+    let profile = match profile {
+        Some(json) => Some(serde_json::from_str(json).map_err(corrupt)?),
+        None => inside,
+    };
+    Ok((message, profile))
 }
 
 /// The outcome of a send.
@@ -182,6 +188,8 @@ pub(crate) struct Prepared {
     keys: [String; 3],
     dedupe_field: String,
     body: String,
+    /// The sender's profile, JSON; empty for none.
+    profile: String,
     channel: String,
     /// Whether it keeps its conversation up ([`crate::upkeep`]).
     pub(crate) upkeep: bool,
@@ -236,6 +244,7 @@ fn invocation(bus: &Bus, messages: &[&Prepared]) -> redis::ScriptInvocation<'sta
             .key(&m.keys[2])
             .arg(&m.dedupe_field)
             .arg(&m.body)
+            .arg(&m.profile)
             .arg(&m.channel)
             .arg(if m.upkeep { "1" } else { "0" });
     }
@@ -291,15 +300,20 @@ impl Bus {
         at: String,
     ) -> Result<PendingStore, BusError> {
         let dedupe_field = format!("{}|{}", from.id, cmid);
+        let corrupt = |e: serde_json::Error| BusError::Corrupt(e.to_string());
         let body = serde_json::to_string(&Body {
             conversation: conversation.clone(),
             cmid: cmid.clone(),
             from,
             text: text.into_string(),
             at,
-            profile,
+            profile: None,
         })
-        .map_err(|e| BusError::Corrupt(e.to_string()))?;
+        .map_err(corrupt)?;
+        let profile = match profile {
+            Some(profile) => serde_json::to_string(&profile).map_err(corrupt)?,
+            None => String::new(),
+        };
         let message = Prepared {
             keys: [
                 self.keys.chat(conversation),
@@ -308,6 +322,7 @@ impl Bus {
             ],
             dedupe_field,
             body,
+            profile,
             channel: self.keys.chat_channel(&conversation.session),
             upkeep: true,
         };
@@ -413,7 +428,8 @@ impl Bus {
                 let body: String = entry
                     .get("m")
                     .ok_or_else(|| BusError::Corrupt(format!("entry {} has no body", entry.id)))?;
-                decode(&entry.id, &body)
+                let profile: Option<String> = entry.get("p");
+                decode(&entry.id, &body, profile.as_deref())
             })
             .collect()
     }
@@ -480,6 +496,31 @@ mod tests {
             stored.iter().map(|s| s.duplicate).collect::<Vec<_>>(),
             [false, true]
         );
+    }
+
+    #[test]
+    fn a_profile_is_read_beside_the_body_or_inside_it_as_older_entries_hold_it() {
+        let body = concat!(
+            r#"{"conversation":"s1","cmid":"c-1","#,
+            r#""from":{"kind":"user","id":"u1","name":null},"#,
+            r#""text":"hi","at":"2026-12-03T23:00:00Z""#
+        );
+        let email = |profile: Option<Profile>| profile.and_then(|p| p.email);
+        let (message, beside) = decode(
+            "1-0",
+            &format!("{body}}}"),
+            Some(r#"{"email":"new@example.org"}"#),
+        )
+        .expect("decoded");
+        assert_eq!(
+            (message.text.as_str(), email(beside)),
+            ("hi", Some("new@example.org".into()))
+        );
+        let inside = format!(r#"{body},"profile":{{"email":"old@example.org"}}}}"#);
+        let (_, older) = decode("1-0", &inside, None).expect("decoded");
+        assert_eq!(email(older), Some("old@example.org".into()));
+        let (_, none) = decode("1-0", &format!("{body}}}"), None).expect("decoded");
+        assert_eq!(email(none), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! itself. One server, Sentinel and Redis Cluster are all supported ([`Topology`]).
 
 mod audit;
+mod chat_payload;
 mod chat_store;
 mod chats;
 mod commands;
@@ -24,9 +25,9 @@ mod upkeep;
 mod voice;
 
 pub use audit::AuditEntry;
+pub use chat_payload::{ChatPayload, PublishedMessage, decode_published};
 pub use chat_store::{
-    CMIDS_HASHED_FROM, CMIDS_MARKER_FIELD, CMIDS_PER_INDEX, ChatPayload, HISTORY_PAGE,
-    PendingStore, Stored, decode_published,
+    CMIDS_HASHED_FROM, CMIDS_MARKER_FIELD, CMIDS_PER_INDEX, HISTORY_PAGE, PendingStore, Stored,
 };
 pub use chats::{ChatRecord, Release, conversation_for};
 pub use connect::Bus;

@@ -130,11 +130,12 @@ impl Follows {
         }
     }
 
-    /// Whether `message` is new for this connection; if so, it becomes the last delivered.
-    pub fn admit(&mut self, message: &ChatMessage) -> bool {
-        match self.open.get_mut(&message.conversation) {
-            Some(open) if open.last.is_none_or(|last| message.id > last) => {
-                open.last = Some(message.id);
+    /// Whether message `id` of `conversation` is new for this connection; if so, it becomes
+    /// the last delivered.
+    pub fn admit(&mut self, conversation: &ConversationId, id: MessageId) -> bool {
+        match self.open.get_mut(conversation) {
+            Some(open) if open.last.is_none_or(|last| id > last) => {
+                open.last = Some(id);
                 true
             }
             _ => false,

@@ -1,15 +1,17 @@
 //! What a payload of a session's chat channel becomes for the sockets that receive it:
-//! decoded, and a message's frame encoded, once per process however many of its sockets
-//! receive it (a peer session of a thousand members costs one parse and one encode per
-//! message, not a thousand).
+//! decoded, and a message's frame made, once per process however many of its sockets
+//! receive it (a peer session of a thousand members costs one parse per message, not a
+//! thousand).
 
 use bytestring::ByteString;
-use livehelp_bus::{Arrival, ChatEvent, ChatPayload, Published, decode_published};
-use livehelp_protocol::{ChatMessage, ServerFrame};
+use livehelp_bus::{
+    Arrival, ChatEvent, ChatPayload, Published, PublishedMessage, decode_published,
+};
 
 pub enum Delivery {
     Message {
-        message: ChatMessage,
+        /// What the message is routed by (its frame taken out).
+        message: PublishedMessage,
         /// The `chat.message` frame, ready to send.
         frame: ByteString,
     },
@@ -26,8 +28,8 @@ impl Delivery {
 
     fn decode(published: &Published) -> Self {
         match decode_published(&published.payload) {
-            Ok(ChatPayload::Message(message)) => Self::Message {
-                frame: ServerFrame::ChatMessage(message.clone()).to_json().into(),
+            Ok(ChatPayload::Message(mut message)) => Self::Message {
+                frame: std::mem::take(&mut message.frame).into(),
                 message,
             },
             Ok(ChatPayload::Event(event)) => Self::Event(event),

@@ -9,8 +9,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use livehelp_bus::{Arrival, ChatEvent};
 use livehelp_identity::{Principal, User};
 use livehelp_protocol::{
-    Availability, ChatMessage, ChatState, ClientFrame, ConversationId, ErrorCode, ErrorFrame,
-    Hello, HelloYou, MessageId, Mode, PROTOCOL_VERSION, Profile, Sender, ServerFrame,
+    Availability, ChatState, ClientFrame, ClientMessageId, ConversationId, ErrorCode, ErrorFrame,
+    Hello, HelloYou, MessageId, Mode, PROTOCOL_VERSION, Profile, Sender, ServerFrame, UserId,
 };
 use livehelp_web::ws::CloseCode;
 use livehelp_web::ws::{self, Socket};
@@ -467,16 +467,18 @@ impl Connection {
     /// comes first (it is published before the store's answer reaches the socket), the
     /// queued sends up to this one are acknowledged first. Their answers are already on
     /// their way: the message is stored.
-    async fn acknowledge_before_own_copy(&mut self, message: &ChatMessage) {
-        if message.from.id != *self.who.id()
-            || !self.sends.holds(&message.cmid, &message.conversation)
-        {
+    async fn acknowledge_before_own_copy(
+        &mut self,
+        from: &UserId,
+        cmid: &ClientMessageId,
+        conversation: &ConversationId,
+    ) {
+        if from != self.who.id() || !self.sends.holds(cmid, conversation) {
             return;
         }
         while self.sends.len() > 0 {
             let outcome = self.sends.next_stored().await;
-            let this_one =
-                outcome.0.cmid == message.cmid && outcome.0.conversation == message.conversation;
+            let this_one = outcome.0.cmid == *cmid && outcome.0.conversation == *conversation;
             Box::pin(self.acknowledge(outcome)).await;
             if this_one {
                 return;
@@ -583,8 +585,9 @@ impl Connection {
             Ok(messages) => {
                 self.follows.synced(conversation, generation);
                 for m in messages {
-                    self.acknowledge_before_own_copy(&m).await;
-                    if self.follows.admit(&m)
+                    self.acknowledge_before_own_copy(&m.from.id, &m.cmid, &m.conversation)
+                        .await;
+                    if self.follows.admit(&m.conversation, m.id)
                         && !self.socket.send(&ServerFrame::ChatMessage(m)).await
                     {
                         return;
@@ -632,13 +635,18 @@ impl Connection {
                 tracing::error!(error = %e, channel = &*arrival.channel, "undecodable chat payload");
             }
             Delivery::Message { message, frame } => {
-                self.acknowledge_before_own_copy(message).await;
+                self.acknowledge_before_own_copy(
+                    &message.from,
+                    &message.cmid,
+                    &message.conversation,
+                )
+                .await;
                 if self
                     .follows
                     .needs_sync(&message.conversation, arrival.published.generation)
                 {
                     self.sync(&message.conversation).await;
-                } else if self.follows.admit(message) {
+                } else if self.follows.admit(&message.conversation, message.id) {
                     self.socket.send_text(frame.clone()).await;
                 }
             }

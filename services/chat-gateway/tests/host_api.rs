@@ -4,7 +4,7 @@ mod support;
 
 use livehelp_testkit::HOST_API_KEY;
 use serde_json::{Value, json};
-use support::{Gateway, send, state_where};
+use support::{Gateway, message, send, state_where};
 
 async fn get(gw: &Gateway, path: &str, token: Option<&str>) -> (u16, Value) {
     let response = reqwest::Client::new()
@@ -116,13 +116,21 @@ async fn the_chat_log_is_in_order_with_senders_and_time_zones() {
     op.send_json(json!({"type": "chat.open", "conversation": "lg/u-ada"}))
         .await;
     send(&mut op, "o1", "second", Some("lg/u-ada")).await;
+    // The log keeps the user's profile; what the operator is sent never holds it.
+    send(&mut ada, "a2", "third", None).await;
+    let live = message(&mut op, "third").await;
+    assert_eq!(live["from"]["id"], "u-ada");
+    assert!(
+        live.get("profile").is_none() && !live.to_string().contains("ada@example.org"),
+        "{live}"
+    );
     let mut anon = gw.user("lg", "u-anon", "x").await;
     drop(anon.next_of_type("chat.state").await);
 
     let (status, log) = get(&gw, "/chat/api/sessions/lg/log", None).await;
     assert_eq!(status, 200);
     let log = log.as_array().expect("a list").clone();
-    assert_eq!(log.len(), 2);
+    assert_eq!(log.len(), 3);
     assert_eq!(log[0]["message"], "first");
     assert_eq!(
         (
@@ -146,6 +154,10 @@ async fn the_chat_log_is_in_order_with_senders_and_time_zones() {
             log[1]["email"].as_str()
         ),
         (Some("second"), Some("Olivia"), Some(""))
+    );
+    assert_eq!(
+        (log[2]["message"].as_str(), log[2]["email"].as_str()),
+        (Some("third"), Some("ada@example.org"))
     );
 
     let (_, zoned) = get(
@@ -174,7 +186,7 @@ async fn the_chat_log_is_in_order_with_senders_and_time_zones() {
             .1
             .as_array()
             .map(Vec::len),
-        Some(2)
+        Some(3)
     );
     let stranger = gw.ids.user("u9", "elsewhere", None);
     assert_eq!(
