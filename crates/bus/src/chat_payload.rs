@@ -4,8 +4,8 @@
 //! A message's body is the message as every participant receives it, without its id, so its
 //! `chat.message` frame is the body with the id spliced in: a gateway reads only what it
 //! routes by (the conversation, the sender and the client id) and never encodes the text
-//! again. A body with anything else (the sender's profile, which a gateway before 2026-12-04
-//! published inside it) is decoded in full and its frame encoded without it.
+//! again. A body with anything else (the sender's profile, which earlier versions published
+//! inside it) is decoded in full and its frame encoded without it.
 
 use livehelp_protocol::{ClientMessageId, ConversationId, MessageId, ServerFrame, UserId};
 use serde::Deserialize;

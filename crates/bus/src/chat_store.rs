@@ -131,7 +131,7 @@ pub const HISTORY_PAGE: usize = 500;
 
 /// A message as the stream holds it and its channel publishes it, without the id Redis
 /// gives it: the message as every participant receives it ([`crate::chat_payload`]). The
-/// sender's profile is stored beside it (field `p`); entries stored before 2026-12-04 hold
+/// sender's profile is stored beside it (field `p`); entries stored by earlier versions hold
 /// it inside, so it is read from there too, and never written there.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Body {
