@@ -1,8 +1,12 @@
 //! A conversation's index of client message ids (what makes a retried send stored once)
-//! stays bounded however long the conversation runs, and still recognises retries of recent
-//! sends, including those made just before the index last filled; its keys always expire.
+//! and its stream stay bounded however long the conversation runs, the index still
+//! recognises retries of recent sends, including those made just before it last filled,
+//! and the conversation's keys always expire.
 
-use livehelp_bus::{Bus, CMIDS_HASHED_FROM, CMIDS_MARKER_FIELD, CMIDS_PER_INDEX, UPKEEP_EVERY};
+use livehelp_bus::{
+    Bus, CMIDS_HASHED_FROM, CMIDS_MARKER_FIELD, CMIDS_PER_INDEX, MAX_MESSAGES_PER_CONVERSATION,
+    UPKEEP_EVERY,
+};
 use livehelp_protocol::{
     ClientMessageId, ConversationId, MessageId, MessageText, Sender, SenderKind, SessionId, UserId,
 };
@@ -29,8 +33,8 @@ async fn send(bus: &Bus, conversation: &ConversationId, n: usize) -> (MessageId,
     (stored.id, stored.duplicate)
 }
 
-/// A command on one key that answers a number: `HLEN`, or `TTL` (in seconds: -1 without
-/// an expiry, -2 when the key does not exist).
+/// A command on one key that answers a number: `HLEN`, `XLEN`, or `TTL` (in seconds: -1
+/// without an expiry, -2 when the key does not exist).
 async fn count(conn: &mut MultiplexedConnection, command: &str, key: &str) -> i64 {
     redis::cmd(command)
         .arg(key)
@@ -108,6 +112,15 @@ async fn the_client_id_index_stays_bounded_and_recent_retries_are_still_recognis
     for key in [&stream, &index, &old] {
         assert!(count(&mut conn, "TTL", key).await > 0, "{key} expires");
     }
+    // The stream is trimmed by the sends that keep the conversation up: it may hold the
+    // sends since the last of them more, and Redis trims whole nodes (of 100 entries).
+    let kept = count(&mut conn, "XLEN", &stream).await as usize;
+    let bound =
+        MAX_MESSAGES_PER_CONVERSATION..MAX_MESSAGES_PER_CONVERSATION + UPKEEP_EVERY as usize + 100;
+    assert!(
+        bound.contains(&kept),
+        "the stream keeps about the newest {MAX_MESSAGES_PER_CONVERSATION} messages: {kept}"
+    );
 
     // Retries of the newest send, of the last one before the index was replaced and of the
     // oldest one kept: each is recognised with its stored id. One older than that is too

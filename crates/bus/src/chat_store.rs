@@ -34,19 +34,21 @@ use crate::{Bus, BusError, ChatEvent, Topology};
 /// stream entry's fields `m` and `p`; only the body is published ([`crate::chat_payload`]).
 ///
 /// A message that keeps its conversation up ([`crate::upkeep`]) refreshes the expiry of the
-/// stream and of the index, and (unless a duplicate) an index that holds `ARGV[4]` client
-/// ids or more first replaces the previous one, so a conversation's indexes stay bounded
-/// however long it runs; the index it replaces is unlinked first, so that Redis frees its
-/// ids in the background rather than in RENAME, while every other client waits. The index
-/// the message then starts gets its expiry at once. An index that holds
-/// [`CMIDS_HASHED_FROM`] ids or more gets the [`CMIDS_MARKER_FIELD`], whose long value makes
-/// Redis keep the index a hash table: Redis packs a hash whose values are all short (up to
-/// `hash-max-listpack-value`, 64 bytes by default) into one list of up to
-/// `hash-max-listpack-entries` fields (512 by default in Redis 7), which every `HGET` and
-/// `HSET` scans from the start, a quarter of Redis's time per message at 20,000/s; a short
-/// conversation's index stays packed (smaller). Any other message does not create the
-/// stream (`NOMKSTREAM`): when the conversation's keys are gone, it keeps the conversation
-/// up instead, so no key is ever left without an expiry.
+/// stream and of the index, trims the stream to about `ARGV[1]` entries, and (unless a
+/// duplicate) an index that holds `ARGV[4]` client ids or more first replaces the previous
+/// one, so a conversation's stream and indexes stay bounded however long it runs; the index
+/// it replaces is unlinked first, so that Redis frees its ids in the background rather than
+/// in RENAME, while every other client waits. The index the message then starts gets its
+/// expiry at once. An index that holds [`CMIDS_HASHED_FROM`] ids or more gets the
+/// [`CMIDS_MARKER_FIELD`], whose long value makes Redis keep the index a hash table: Redis
+/// packs a hash whose values are all short (up to `hash-max-listpack-value`, 64 bytes by
+/// default) into one list of up to `hash-max-listpack-entries` fields (512 by default in
+/// Redis 7), which every `HGET` and `HSET` scans from the start, a quarter of Redis's time
+/// per message at 20,000/s; a short conversation's index stays packed (smaller). Any other
+/// message appends without trimming (a trim argument on every `XADD` cost Redis 6% of its
+/// work per message, most of it rewriting the command for the append-only file) and does
+/// not create the stream (`NOMKSTREAM`): when the conversation's keys are gone, it keeps
+/// the conversation up instead, so no key is ever left without an expiry.
 static STORE_AND_PUBLISH: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
@@ -58,10 +60,9 @@ local function append(stream, create, body, profile)
   elseif create then
     return redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'm', body, 'p', profile)
   elseif profile == '' then
-    return redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', '~', maxlen, '*', 'm', body)
+    return redis.call('XADD', stream, 'NOMKSTREAM', '*', 'm', body)
   end
-  return redis.call('XADD', stream, 'NOMKSTREAM', 'MAXLEN', '~', maxlen, '*',
-    'm', body, 'p', profile)
+  return redis.call('XADD', stream, 'NOMKSTREAM', '*', 'm', body, 'p', profile)
 end
 local replies = {}
 for m = 0, #KEYS / 3 - 1 do
@@ -111,8 +112,10 @@ return table.concat(replies, ' ')
     )
 });
 
-/// Messages kept per conversation (approximately: Redis trims whole nodes).
-const MAX_MESSAGES_PER_CONVERSATION: usize = 10_000;
+/// Messages kept per conversation, approximately: a stream is trimmed by the messages that
+/// keep their conversation up, so it may hold up to [`crate::UPKEEP_EVERY`] more per process
+/// in between, and Redis trims whole nodes (`stream-node-max-entries`, 100 by default).
+pub const MAX_MESSAGES_PER_CONVERSATION: usize = 10_000;
 /// Client message ids per index: a retry is recognised for at least this many sends after
 /// the original (a conversation keeps two indexes at most).
 pub const CMIDS_PER_INDEX: usize = 10_000;

@@ -27,7 +27,8 @@ mod voice;
 pub use audit::AuditEntry;
 pub use chat_payload::{ChatPayload, PublishedMessage, decode_published};
 pub use chat_store::{
-    CMIDS_HASHED_FROM, CMIDS_MARKER_FIELD, CMIDS_PER_INDEX, HISTORY_PAGE, PendingStore, Stored,
+    CMIDS_HASHED_FROM, CMIDS_MARKER_FIELD, CMIDS_PER_INDEX, HISTORY_PAGE,
+    MAX_MESSAGES_PER_CONVERSATION, PendingStore, Stored,
 };
 pub use chats::{ChatRecord, Release, conversation_for};
 pub use connect::Bus;
