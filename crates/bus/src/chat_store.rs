@@ -17,16 +17,18 @@ use serde::{Deserialize, Serialize};
 use crate::upkeep::UPKEEP_INTERVAL;
 use crate::{Bus, BusError, ChatEvent, Topology};
 
-/// Stores messages, each unless the same sender already stored its client message id (in
-/// the current or the previous client id index), then publishes `m <id> <body>` on its
-/// session's channel (with `ARGV[3]`: PUBLISH, or SPUBLISH on a cluster). Takes any number
-/// of messages, three keys and five arguments each (after the seven shared arguments), so
-/// that a busy process stores many in one call ([`crate::store_batches`]); answers one
-/// string, each message's outcome in order, space-separated: `n<id>` for a new message,
-/// `d<id>` for a duplicate (one value to parse, however many messages: a process parses
-/// every reply, and a nested reply of three values per message cost more than the message's
-/// own share of the rest). A duplicate still writes (the expiry of the index that holds
-/// it), so that a `WAIT` after it covers the original write too.
+/// Stores messages, each unless the same sender already stored its client message id (in the
+/// current or the previous client id index), then publishes `m <id> <body>` on its session's
+/// channel (with `ARGV[1]`: PUBLISH, or SPUBLISH on a cluster). Takes any number of
+/// messages, three keys and five arguments each (after that one shared argument: the
+/// script's constants are written into its source, as Redis copies and hashes each argument
+/// of every call), so that a busy process stores many in one call
+/// ([`crate::store_batches`]); answers one string, each message's outcome in order,
+/// space-separated: `n<id>` for a new message, `d<id>` for a duplicate (one value to parse,
+/// however many messages: a process parses every reply, and a nested reply of three values
+/// per message cost more than the message's own share of the rest). A duplicate still writes
+/// (the expiry of the index that holds it), so that a `WAIT` after it covers the original
+/// write too.
 ///
 /// A message's keys are its conversation's stream, client id index and previous index; its
 /// arguments its client id field, its body, its sender's profile (empty for none), its
@@ -34,26 +36,35 @@ use crate::{Bus, BusError, ChatEvent, Topology};
 /// stream entry's fields `m` and `p`; only the body is published ([`crate::chat_payload`]).
 ///
 /// A message that keeps its conversation up ([`crate::upkeep`]) refreshes the expiry of the
-/// stream and of the index, trims the stream to about `ARGV[1]` entries, and (unless a
-/// duplicate) an index that holds `ARGV[4]` client ids or more first replaces the previous
-/// one, so a conversation's stream and indexes stay bounded however long it runs; the index
-/// it replaces is unlinked first, so that Redis frees its ids in the background rather than
-/// in RENAME, while every other client waits. The index the message then starts gets its
-/// expiry at once. An index that holds [`CMIDS_HASHED_FROM`] ids or more gets the
-/// [`CMIDS_MARKER_FIELD`], whose long value makes Redis keep the index a hash table: Redis
-/// packs a hash whose values are all short (up to `hash-max-listpack-value`, 64 bytes by
-/// default) into one list of up to `hash-max-listpack-entries` fields (512 by default in
-/// Redis 7), which every `HGET` and `HSET` scans from the start, a quarter of Redis's time
-/// per message at 20,000/s; a short conversation's index stays packed (smaller). Any other
-/// message appends without trimming (a trim argument on every `XADD` cost Redis 6% of its
-/// work per message, most of it rewriting the command for the append-only file) and does
-/// not create the stream (`NOMKSTREAM`): when the conversation's keys are gone, it keeps
-/// the conversation up instead, so no key is ever left without an expiry.
+/// stream and of the index, trims the stream to about [`MAX_MESSAGES_PER_CONVERSATION`]
+/// entries, and (unless a duplicate) an index that holds [`CMIDS_PER_INDEX`] client ids or
+/// more first replaces the previous one, so a conversation's stream and indexes stay bounded
+/// however long it runs; the index it replaces is unlinked first, so that Redis frees its
+/// ids in the background rather than in RENAME, while every other client waits. The index
+/// the message then starts gets its expiry at once. An index that holds
+/// [`CMIDS_HASHED_FROM`] ids or more gets the [`CMIDS_MARKER_FIELD`], whose long value makes
+/// Redis keep the index a hash table: Redis packs a hash whose values are all short (up to
+/// `hash-max-listpack-value`, 64 bytes by default) into one list of up to
+/// `hash-max-listpack-entries` fields (512 by default in Redis 7), which every `HGET` and
+/// `HSET` scans from the start, a quarter of Redis's time per message at 20,000/s; a short
+/// conversation's index stays packed (smaller). Any other message appends without trimming
+/// (a trim argument on every `XADD` cost Redis 6% of its work per message, most of it
+/// rewriting the command for the append-only file) and does not create the stream
+/// (`NOMKSTREAM`): when the conversation's keys are gone, it keeps the conversation up
+/// instead, so no key is ever left without an expiry.
 static STORE_AND_PUBLISH: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"
-local maxlen, retention, publish, per_index = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local hashed_from, marker, marked = tonumber(ARGV[5]), ARGV[6], ARGV[7]
+    redis::Script::new(&format!(
+        "local maxlen, retention = '{MAX_MESSAGES_PER_CONVERSATION}', '{}'\n\
+         local per_index, hashed_from = {CMIDS_PER_INDEX}, {CMIDS_HASHED_FROM}\n\
+         local marker, marked = [[{CMIDS_MARKER_FIELD}]], [[{MARKER_VALUE}]]\n\
+         {STORE_AND_PUBLISH_BODY}",
+        RETENTION_SECONDS + UPKEEP_INTERVAL.as_secs(),
+    ))
+});
+
+/// The store script after its constants.
+const STORE_AND_PUBLISH_BODY: &str = r"
+local publish = ARGV[1]
 local function append(stream, create, body, profile)
   if create and profile == '' then
     return redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'm', body)
@@ -67,8 +78,8 @@ end
 local replies = {}
 for m = 0, #KEYS / 3 - 1 do
   local stream, index, old = KEYS[m * 3 + 1], KEYS[m * 3 + 2], KEYS[m * 3 + 3]
-  local field, body, profile = ARGV[m * 5 + 8], ARGV[m * 5 + 9], ARGV[m * 5 + 10]
-  local channel, upkeep = ARGV[m * 5 + 11], ARGV[m * 5 + 12] == '1'
+  local field, body, profile = ARGV[m * 5 + 2], ARGV[m * 5 + 3], ARGV[m * 5 + 4]
+  local channel, upkeep = ARGV[m * 5 + 5], ARGV[m * 5 + 6] == '1'
   local existing = redis.call('HGET', index, field)
   local holder = index
   if not existing then
@@ -108,9 +119,7 @@ for m = 0, #KEYS / 3 - 1 do
   end
 end
 return table.concat(replies, ' ')
-",
-    )
-});
+";
 
 /// Messages kept per conversation, approximately: a stream is trimmed by the messages that
 /// keep their conversation up, so it may hold up to [`crate::UPKEEP_EVERY`] more per process
@@ -232,14 +241,7 @@ fn outcomes(reply: &str, count: usize) -> Result<Vec<Stored>, BusError> {
 /// The store script's invocation for `messages`, in order.
 fn invocation(bus: &Bus, messages: &[&Prepared]) -> redis::ScriptInvocation<'static> {
     let mut invocation = STORE_AND_PUBLISH.prepare_invoke();
-    invocation
-        .arg(MAX_MESSAGES_PER_CONVERSATION)
-        .arg(RETENTION_SECONDS + UPKEEP_INTERVAL.as_secs())
-        .arg(bus.topology().publish_command())
-        .arg(CMIDS_PER_INDEX)
-        .arg(CMIDS_HASHED_FROM)
-        .arg(CMIDS_MARKER_FIELD)
-        .arg(MARKER_VALUE);
+    invocation.arg(bus.topology().publish_command());
     for m in messages {
         invocation
             .key(&m.keys[0])
